@@ -1,0 +1,1 @@
+"""tagtrail collector: MQTT ingest -> store (InfluxDB + registry) -> carriers' HTTP API."""

@@ -1,0 +1,1 @@
+"""tagtrail gateway agent and technician CLI: read -> smooth -> enrich -> outbox -> publish."""

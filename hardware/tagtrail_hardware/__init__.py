@@ -1,0 +1,1 @@
+"""tagtrail device layer: serial bytes in, typed reads and fixes out; simulators beside."""

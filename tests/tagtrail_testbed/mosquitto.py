@@ -1,0 +1,180 @@
+"""Mosquitto on free loopback ports: plain, with passwords and per-client ACLs, and/or TLS."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import pwd
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Self
+
+from tagtrail_testbed.errors import ServiceStartError
+from tagtrail_testbed.pki import CertFiles, Pki
+from tagtrail_testbed.process import (
+    ServiceProcess,
+    free_port,
+    make_workdir,
+    port_open,
+    remove_workdir,
+)
+
+MOSQUITTO = os.environ.get("TAGTRAIL_MOSQUITTO", "/usr/sbin/mosquitto")
+_PBKDF2_ITERATIONS = 101  # what mosquitto_passwd writes for "$7$" (PBKDF2-SHA512)
+_START_ATTEMPTS = 3
+
+
+def password_hash(password: str, *, salt: bytes | None = None) -> str:
+    """A mosquitto 2.x password-file hash (``$7$``: PBKDF2-SHA512, 12-byte salt)."""
+    salt = secrets.token_bytes(12) if salt is None else salt
+    digest = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, _PBKDF2_ITERATIONS)
+    salt_b64, digest_b64 = base64.b64encode(salt).decode(), base64.b64encode(digest).decode()
+    return f"$7${_PBKDF2_ITERATIONS}${salt_b64}${digest_b64}"
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerUser:
+    """A broker account and the ACL lines (``topic read|write|readwrite FILTER``) it is given."""
+
+    username: str
+    password: str
+    acl: tuple[str, ...] = ("topic readwrite #",)
+
+
+class Broker:
+    """A running Mosquitto. Use as a context manager.
+
+    ``users`` turns on password authentication and per-user ACLs (anonymous clients are refused
+    unless ``anonymous=True``). ``tls=True`` adds a TLS listener (``tls_port``) with a throwaway
+    CA (``pki.ca_cert``); ``require_client_cert`` makes it ask for client certificates.
+    """
+
+    host = "127.0.0.1"
+
+    def __init__(
+        self,
+        *,
+        users: Sequence[BrokerUser] = (),
+        anonymous: bool | None = None,
+        tls: bool = False,
+        require_client_cert: bool = False,
+        plain_listener: bool = True,
+    ) -> None:
+        self.users = tuple(users)
+        self.anonymous = not self.users if anonymous is None else anonymous
+        self.workdir = make_workdir("mosquitto")
+        self.pki: Pki | None = Pki(self.workdir / "pki") if tls else None
+        self.server_cert: CertFiles | None = self.pki.server("broker") if self.pki else None
+        self.require_client_cert = require_client_cert
+        self.plain_listener = plain_listener
+        self.port = 0
+        self.tls_port = 0
+        self._process: ServiceProcess | None = None
+        try:
+            self._start()
+        except BaseException:
+            remove_workdir(self.workdir)
+            raise
+
+    @property
+    def process(self) -> ServiceProcess:
+        if self._process is None:
+            raise RuntimeError("broker is not running")
+        return self._process
+
+    def _start(self) -> None:
+        self._write_auth_files()
+        for attempt in range(1, _START_ATTEMPTS + 1):
+            self.port = free_port() if self.plain_listener else 0
+            self.tls_port = free_port() if self.pki else 0
+            (self.workdir / "mosquitto.conf").write_text(self._config())
+            try:
+                self._process = self._launch()
+            except ServiceStartError:
+                if attempt == _START_ATTEMPTS:
+                    raise
+                continue  # most likely a port taken between free_port() and bind
+            return
+
+    def _launch(self) -> ServiceProcess:
+        argv = [MOSQUITTO, "-c", str(self.workdir / "mosquitto.conf")]
+        process = ServiceProcess("mosquitto", argv, log_path=self.workdir / "mosquitto.log")
+        try:
+            process.wait_ready(self._listening, timeout=15, what="listeners")
+        except ServiceStartError:
+            process.stop()
+            raise
+        return process
+
+    def _listening(self) -> bool:
+        return all(port_open(self.host, port) for port in (self.port, self.tls_port) if port)
+
+    def _write_auth_files(self) -> None:
+        if not self.users:
+            return
+        passwd = self.workdir / "passwd"
+        passwd.write_text(
+            "".join(f"{u.username}:{password_hash(u.password)}\n" for u in self.users)
+        )
+        acl_lines: list[str] = []
+        for user in self.users:
+            acl_lines += [f"user {user.username}", *user.acl, ""]
+        acl = self.workdir / "acl"
+        acl.write_text("\n".join(acl_lines))
+        for path in (passwd, acl):
+            path.chmod(0o600)
+
+    def _config(self) -> str:
+        lines = [
+            "per_listener_settings false",
+            f"allow_anonymous {'true' if self.anonymous else 'false'}",
+            "persistence false",
+            "log_dest stdout",
+            "log_type error",
+            "log_type warning",
+            "log_type notice",
+            f"user {pwd.getpwuid(os.getuid()).pw_name}",
+        ]
+        if self.users:
+            lines += [
+                f"password_file {self.workdir / 'passwd'}",
+                f"acl_file {self.workdir / 'acl'}",
+            ]
+        if self.port:
+            lines += [f"listener {self.port} {self.host}"]
+        if self.pki and self.server_cert:
+            lines += [
+                f"listener {self.tls_port} {self.host}",
+                f"cafile {self.pki.ca_cert}",
+                f"certfile {self.server_cert.cert}",
+                f"keyfile {self.server_cert.key}",
+                "tls_version tlsv1.2",
+                f"require_certificate {'true' if self.require_client_cert else 'false'}",
+            ]
+        return "\n".join(lines) + "\n"
+
+    def restart(self) -> None:
+        """Stop and start again on the same ports (persistence is off: retained state is gone)."""
+        self.process.stop()
+        self._process = None
+        self._process = self._launch()
+
+    def close(self) -> None:
+        if self._process is not None:
+            self._process.stop()
+            self._process = None
+        remove_workdir(self.workdir)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
