@@ -1,0 +1,119 @@
+"""Packaging and layout rules: what each install pulls in, who imports whom, the README commands."""
+
+import ast
+import re
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = {
+    "tagtrail_protocol": ROOT / "protocol",
+    "tagtrail_hardware": ROOT / "hardware",
+    "tagtrail_edge": ROOT / "edge",
+    "tagtrail_collector": ROOT / "collector",
+}
+SERVER_ONLY = {"fastapi", "uvicorn", "starlette", "httpx", "sqlalchemy", "influxdb-client"}
+GATEWAY_ONLY = {"pyserial", "sqlite-utils", "epcpy"}
+
+
+def closure(distribution: str) -> set[str]:
+    """Every distribution an install of ``distribution`` pulls in (base requirements only)."""
+    seen: set[str] = set()
+    todo = [canonicalize_name(distribution)]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        for spec in metadata.requires(name) or []:
+            requirement = Requirement(spec)
+            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+                todo.append(canonicalize_name(requirement.name))
+    return seen
+
+
+def test_a_gateway_install_pulls_no_server_code() -> None:
+    pulled = closure("tagtrail-edge")
+    assert {"tagtrail-protocol", "tagtrail-hardware", "paho-mqtt", "pyserial"} <= pulled
+    assert pulled & SERVER_ONLY == set()
+    assert "tagtrail-collector" not in pulled
+
+
+def test_a_server_install_pulls_no_serial_or_gateway_code() -> None:
+    pulled = closure("tagtrail-collector")
+    assert {"tagtrail-protocol", "fastapi", "httpx", "sqlalchemy"} <= pulled
+    assert pulled & GATEWAY_ONLY == set()
+    assert {"tagtrail-edge", "tagtrail-hardware"} & pulled == set()
+
+
+def test_the_protocol_pulls_only_pydantic() -> None:
+    assert closure("tagtrail-protocol") - {"tagtrail-protocol"} <= {
+        "pydantic",
+        "pydantic-core",
+        "annotated-types",
+        "typing-extensions",
+        "typing-inspection",
+    }
+
+
+def imported_modules(package_dir: Path) -> set[str]:
+    found: set[str] = set()
+    for source in package_dir.rglob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text(), str(source))):
+            if isinstance(node, ast.Import):
+                found.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                found.add(node.module.split(".")[0])
+    return found
+
+
+ALLOWED_IMPORTS = {
+    "tagtrail_protocol": {"tagtrail_protocol"},
+    "tagtrail_hardware": {"tagtrail_hardware"},
+    "tagtrail_edge": {"tagtrail_edge", "tagtrail_protocol", "tagtrail_hardware"},
+    "tagtrail_collector": {"tagtrail_collector", "tagtrail_protocol"},
+}
+
+
+@pytest.mark.parametrize("package", sorted(PACKAGES))
+def test_packages_import_only_what_their_layer_allows(package: str) -> None:
+    source = PACKAGES[package] / package
+    ours = {name for name in imported_modules(source) if name.startswith("tagtrail")}
+    assert ours <= ALLOWED_IMPORTS[package]
+
+
+def test_the_protocol_does_no_io() -> None:
+    io_modules = {"socket", "sqlite3", "serial", "paho", "httpx", "subprocess", "asyncio"}
+    protocol = PACKAGES["tagtrail_protocol"] / "tagtrail_protocol"
+    assert imported_modules(protocol) & io_modules == set()
+
+
+@pytest.mark.parametrize("package", sorted(PACKAGES))
+def test_every_package_is_typed_and_installed_from_this_tree(package: str) -> None:
+    assert (PACKAGES[package] / package / "py.typed").is_file()
+    module = __import__(package)
+    assert Path(module.__file__ or "").resolve().is_relative_to(PACKAGES[package])
+
+
+def readme_commands() -> list[str]:
+    """The shell commands in README.md's fenced ``sh`` blocks."""
+    text = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"```sh\n(.*?)```", text, flags=re.DOTALL)
+    lines = [line for block in blocks for line in block.splitlines()]
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+def test_readme_shows_exactly_two_setup_commands() -> None:
+    assert readme_commands() == ["./deploy/quickstart.sh", "./deploy/test.sh"]
+
+
+def test_ci_runs_exactly_the_readme_test_command() -> None:
+    ci = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert "exec ./deploy/test.sh" in ci
+    assert [line for line in ci if line.startswith(("exec", "./", "bash", "python"))] == [
+        "exec ./deploy/test.sh"
+    ]
