@@ -1,14 +1,14 @@
-"""Child processes that die with the test run: own process group, parent-death signal, log file."""
+"""Service processes: own process group under a reaper (see reaper.py), log file, clean stop."""
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -16,13 +16,7 @@ from pathlib import Path
 
 from tagtrail_testbed.errors import ServiceStartError
 
-_PR_SET_PDEATHSIG = 1
-_LIBC = ctypes.CDLL(None, use_errno=True)
-
-
-def _die_with_parent() -> None:
-    # Runs in the child between fork and exec: if the test run is killed, so is the service.
-    _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+_REAPER = Path(__file__).with_name("reaper.py")
 
 
 def free_port() -> int:
@@ -58,14 +52,13 @@ class ServiceProcess:
         self.log_path = log_path
         with log_path.open("ab") as log:
             self.popen = subprocess.Popen(
-                list(argv),
+                [sys.executable, "-I", "-S", str(_REAPER), str(os.getpid()), "--", *argv],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env=None if env is None else {**os.environ, **env},
                 cwd=cwd,
                 start_new_session=True,
-                preexec_fn=_die_with_parent,  # noqa: PLW1509 - prctl only, no locks taken
             )
 
     @property
