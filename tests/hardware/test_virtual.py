@@ -1,7 +1,9 @@
 """Virtual serial ports: what a simulator writes, real pyserial reads, byte for byte."""
 
+import pytest
 import serial
 
+from tagtrail_hardware.errors import VirtualPortError
 from tagtrail_hardware.virtual import VirtualSerialPort
 
 
@@ -39,3 +41,15 @@ def test_large_writes_are_delivered_whole(virtual_serial_port: VirtualSerialPort
 
 def test_read_times_out_with_nothing(virtual_serial_port: VirtualSerialPort) -> None:
     assert virtual_serial_port.read(timeout=0.05) == b""
+
+
+def test_unplug_fails_the_reader_as_a_pulled_cable_does() -> None:
+    port = VirtualSerialPort()
+    with open_port(port) as ser:
+        port.write(b"ok")
+        assert ser.read(2) == b"ok"
+        port.unplug()
+        with pytest.raises(serial.SerialException, match="device disconnected"):
+            ser.read(1)
+    with pytest.raises(VirtualPortError, match="is closed"):
+        port.write(b"late")

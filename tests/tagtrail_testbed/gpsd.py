@@ -7,20 +7,11 @@ import os
 import socket
 import time
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
-from tagtrail_testbed.errors import ServiceStartError
-from tagtrail_testbed.process import (
-    ServiceProcess,
-    free_port,
-    make_workdir,
-    port_open,
-    remove_workdir,
-)
+from tagtrail_testbed.process import Service, free_port, port_open
 
 GPSFAKE = os.environ.get("TAGTRAIL_GPSFAKE", "/usr/bin/gpsfake")
-_START_ATTEMPTS = 3
 
 
 def conformance_dir() -> Path:
@@ -32,55 +23,32 @@ def conformance_dir() -> Path:
     return repo.parent / "shared" / "conformance"
 
 
-class GpsdFake:
+class GpsdFake(Service):
     """gpsfake replaying ``capture`` in a loop into its own gpsd. Use as a context manager.
 
     ``cycle`` is the delay between sentences in seconds (gpsfake's ``-c``).
     """
 
+    name = "gpsfake"
     host = "127.0.0.1"
 
     def __init__(self, capture: Path, *, cycle: float = 0.02) -> None:
         if not capture.is_file():
             raise FileNotFoundError(capture)
+        super().__init__()
         self.capture = capture
-        self.workdir = make_workdir("gpsd")
+        self.cycle = cycle
         self.port = 0
-        self._process: ServiceProcess | None = None
-        try:
-            self._start(cycle)
-        except BaseException:
-            remove_workdir(self.workdir)
-            raise
+        # gpsfake puts its control socket in TMPDIR: keep it in our folder.
+        self._env = {"TMPDIR": str(self.workdir)}
+        self._start()
 
-    @property
-    def process(self) -> ServiceProcess:
-        if self._process is None:
-            raise RuntimeError("gpsfake is not running")
-        return self._process
+    def _prepare(self) -> list[str]:
+        self.port = free_port()
+        return [GPSFAKE, "-q", "-c", str(self.cycle), "-P", str(self.port), str(self.capture)]
 
-    def _start(self, cycle: float) -> None:
-        for attempt in range(1, _START_ATTEMPTS + 1):
-            self.port = free_port()
-            argv = [GPSFAKE, "-q", "-c", str(cycle), "-P", str(self.port), str(self.capture)]
-            # gpsfake puts its control socket in TMPDIR: keep it in our folder.
-            process = ServiceProcess(
-                "gpsfake",
-                argv,
-                log_path=self.workdir / "gpsfake.log",
-                env={"TMPDIR": str(self.workdir)},
-            )
-            try:
-                process.wait_ready(
-                    lambda: port_open(self.host, self.port), timeout=20, what="gpsd port"
-                )
-            except ServiceStartError:
-                process.stop()
-                if attempt == _START_ATTEMPTS:
-                    raise
-                continue
-            self._process = process
-            return
+    def _ready(self) -> bool:
+        return port_open(self.host, self.port)
 
     def reports(
         self, cls: str = "TPV", *, count: int = 1, timeout: float = 10.0
@@ -99,20 +67,3 @@ class GpsdFake:
                 if report.get("class") == cls:
                     found.append(report)
         return found
-
-    def close(self) -> None:
-        if self._process is not None:
-            self._process.stop()
-            self._process = None
-        remove_workdir(self.workdir)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

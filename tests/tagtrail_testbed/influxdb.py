@@ -5,16 +5,14 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import httpx
 
-from tagtrail_testbed.errors import BedError, ServiceStartError
-from tagtrail_testbed.process import ServiceProcess, free_port, make_workdir, remove_workdir
+from tagtrail_testbed.errors import BedError
+from tagtrail_testbed.process import Service, free_port
 
 INFLUXD = os.environ.get("TAGTRAIL_INFLUXD", "/usr/bin/influxd")
-_START_ATTEMPTS = 3
 
 _CONFIG = """\
 reporting-disabled = true
@@ -53,25 +51,29 @@ bind-address = "127.0.0.1:{rpc_port}"
 """
 
 
-class InfluxServer:
+class InfluxServer(Service):
     """A running ``influxd``. Use as a context manager.
 
     With ``auth=True`` an admin user is created at start (``admin_user``/``admin_password``)
     and every request made through this object authenticates as it.
     """
 
+    name = "influxd"
     host = "127.0.0.1"
+    start_timeout = 60.0
 
     def __init__(self, *, auth: bool = False) -> None:
+        super().__init__()
         self.auth = auth
         self.admin_user = "admin"
         self.admin_password = secrets.token_urlsafe(16)
-        self.workdir = make_workdir("influxdb")
         self.http_port = 0
-        self._process: ServiceProcess | None = None
+        self.client = httpx.Client(
+            timeout=30.0, auth=(self.admin_user, self.admin_password) if auth else None
+        )
+        self._start()
         try:
-            self._start()
-            self.client = httpx.Client(base_url=self.url, timeout=30.0, auth=self._auth())
+            self.client.base_url = httpx.URL(self.url)
             if auth:
                 self._create_admin()
         except BaseException:
@@ -82,43 +84,20 @@ class InfluxServer:
     def url(self) -> str:
         return f"http://{self.host}:{self.http_port}"
 
-    @property
-    def process(self) -> ServiceProcess:
-        if self._process is None:
-            raise RuntimeError("influxd is not running")
-        return self._process
-
-    def _auth(self) -> tuple[str, str] | None:
-        return (self.admin_user, self.admin_password) if self.auth else None
-
-    def _start(self) -> None:
-        for attempt in range(1, _START_ATTEMPTS + 1):
-            self.http_port, rpc_port = free_port(), free_port()
-            config = self.workdir / "influxdb.conf"
-            config.write_text(
-                _CONFIG.format(
-                    dir=self.workdir,
-                    rpc_port=rpc_port,
-                    http_port=self.http_port,
-                    auth="true" if self.auth else "false",
-                )
+    def _prepare(self) -> list[str]:
+        self.http_port, rpc_port = free_port(), free_port()
+        config = self.workdir / "influxdb.conf"
+        config.write_text(
+            _CONFIG.format(
+                dir=self.workdir,
+                rpc_port=rpc_port,
+                http_port=self.http_port,
+                auth="true" if self.auth else "false",
             )
-            process = ServiceProcess(
-                "influxd",
-                [INFLUXD, "run", "-config", str(config)],
-                log_path=self.workdir / "influxd.log",
-            )
-            try:
-                process.wait_ready(self._pings, timeout=60, what="/ping")
-            except ServiceStartError:
-                process.stop()
-                if attempt == _START_ATTEMPTS:
-                    raise
-                continue
-            self._process = process
-            return
+        )
+        return [INFLUXD, "run", "-config", str(config)]
 
-    def _pings(self) -> bool:
+    def _ready(self) -> bool:
         try:
             return httpx.get(f"{self.url}/ping", timeout=0.5).status_code == 204
         except httpx.HTTPError:
@@ -174,20 +153,5 @@ class InfluxServer:
         return kinds
 
     def close(self) -> None:
-        if getattr(self, "client", None) is not None:
-            self.client.close()
-        if self._process is not None:
-            self._process.stop()
-            self._process = None
-        remove_workdir(self.workdir)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
+        self.client.close()
+        super().close()

@@ -9,22 +9,12 @@ import pwd
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Self
 
-from tagtrail_testbed.errors import ServiceStartError
 from tagtrail_testbed.pki import CertFiles, Pki
-from tagtrail_testbed.process import (
-    ServiceProcess,
-    free_port,
-    make_workdir,
-    port_open,
-    remove_workdir,
-)
+from tagtrail_testbed.process import Service, free_port, port_open
 
 MOSQUITTO = os.environ.get("TAGTRAIL_MOSQUITTO", "/usr/sbin/mosquitto")
 _PBKDF2_ITERATIONS = 101  # what mosquitto_passwd writes for "$7$" (PBKDF2-SHA512)
-_START_ATTEMPTS = 3
 
 
 def password_hash(password: str, *, salt: bytes | None = None) -> str:
@@ -44,7 +34,7 @@ class BrokerUser:
     acl: tuple[str, ...] = ("topic readwrite #",)
 
 
-class Broker:
+class Broker(Service):
     """A running Mosquitto. Use as a context manager.
 
     ``users`` turns on password authentication and per-user ACLs (anonymous clients are refused
@@ -52,7 +42,9 @@ class Broker:
     CA (``pki.ca_cert``); ``require_client_cert`` makes it ask for client certificates.
     """
 
+    name = "mosquitto"
     host = "127.0.0.1"
+    start_timeout = 15.0
 
     def __init__(
         self,
@@ -63,53 +55,33 @@ class Broker:
         require_client_cert: bool = False,
         plain_listener: bool = True,
     ) -> None:
+        super().__init__()
         self.users = tuple(users)
         self.anonymous = not self.users if anonymous is None else anonymous
-        self.workdir = make_workdir("mosquitto")
-        self.pki: Pki | None = Pki(self.workdir / "pki") if tls else None
-        self.server_cert: CertFiles | None = self.pki.server("broker") if self.pki else None
         self.require_client_cert = require_client_cert
         self.plain_listener = plain_listener
         self.port = 0
         self.tls_port = 0
-        self._process: ServiceProcess | None = None
+        self.pki: Pki | None = None
+        self.server_cert: CertFiles | None = None
         try:
-            self._start()
+            if tls:
+                self.pki = Pki(self.workdir / "pki")
+                self.server_cert = self.pki.server("broker")
+            self._write_auth_files()
         except BaseException:
-            remove_workdir(self.workdir)
+            self.close()
             raise
+        self._start()
 
-    @property
-    def process(self) -> ServiceProcess:
-        if self._process is None:
-            raise RuntimeError("broker is not running")
-        return self._process
+    def _prepare(self) -> list[str]:
+        self.port = free_port() if self.plain_listener else 0
+        self.tls_port = free_port() if self.pki else 0
+        config = self.workdir / "mosquitto.conf"
+        config.write_text(self._config())
+        return [MOSQUITTO, "-c", str(config)]
 
-    def _start(self) -> None:
-        self._write_auth_files()
-        for attempt in range(1, _START_ATTEMPTS + 1):
-            self.port = free_port() if self.plain_listener else 0
-            self.tls_port = free_port() if self.pki else 0
-            (self.workdir / "mosquitto.conf").write_text(self._config())
-            try:
-                self._process = self._launch()
-            except ServiceStartError:
-                if attempt == _START_ATTEMPTS:
-                    raise
-                continue  # most likely a port taken between free_port() and bind
-            return
-
-    def _launch(self) -> ServiceProcess:
-        argv = [MOSQUITTO, "-c", str(self.workdir / "mosquitto.conf")]
-        process = ServiceProcess("mosquitto", argv, log_path=self.workdir / "mosquitto.log")
-        try:
-            process.wait_ready(self._listening, timeout=15, what="listeners")
-        except ServiceStartError:
-            process.stop()
-            raise
-        return process
-
-    def _listening(self) -> bool:
+    def _ready(self) -> bool:
         return all(port_open(self.host, port) for port in (self.port, self.tls_port) if port)
 
     def _write_auth_files(self) -> None:
@@ -155,26 +127,3 @@ class Broker:
                 f"require_certificate {'true' if self.require_client_cert else 'false'}",
             ]
         return "\n".join(lines) + "\n"
-
-    def restart(self) -> None:
-        """Stop and start again on the same ports (persistence is off: retained state is gone)."""
-        self.process.stop()
-        self._process = None
-        self._process = self._launch()
-
-    def close(self) -> None:
-        if self._process is not None:
-            self._process.stop()
-            self._process = None
-        remove_workdir(self.workdir)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -13,6 +13,8 @@ import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from types import TracebackType
+from typing import Self
 
 from tagtrail_testbed.errors import ServiceStartError
 
@@ -113,3 +115,83 @@ def port_open(host: str, port: int) -> bool:
             return True
     except OSError:
         return False
+
+
+class Service:
+    """Base of the test-bed services: a work folder, one process, start with retries, clean stop.
+
+    Subclasses implement ``_prepare()`` (pick ports, write config, return argv) and ``_ready()``.
+    """
+
+    name = "service"
+    start_timeout = 20.0
+    start_attempts = 3  # a free port can be taken by someone else before the service binds it
+
+    def __init__(self) -> None:
+        self.workdir = make_workdir(self.name)
+        self._process: ServiceProcess | None = None
+        self._argv: list[str] = []
+        self._env: Mapping[str, str] | None = None
+
+    @property
+    def process(self) -> ServiceProcess:
+        if self._process is None:
+            raise RuntimeError(f"{self.name} is not running")
+        return self._process
+
+    def _prepare(self) -> list[str]:
+        raise NotImplementedError
+
+    def _ready(self) -> bool:
+        raise NotImplementedError
+
+    def _start(self) -> None:
+        """Prepare and launch, trying again with new ports when the service does not come up."""
+        try:
+            for attempt in range(1, self.start_attempts + 1):
+                self._argv = self._prepare()
+                try:
+                    self._process = self._launch()
+                except ServiceStartError:
+                    if attempt == self.start_attempts:
+                        raise
+                else:
+                    return
+        except BaseException:
+            self.close()
+            raise
+
+    def _launch(self) -> ServiceProcess:
+        process = ServiceProcess(
+            self.name, self._argv, log_path=self.workdir / f"{self.name}.log", env=self._env
+        )
+        try:
+            process.wait_ready(self._ready, timeout=self.start_timeout, what=self.name)
+        except ServiceStartError:
+            process.stop()
+            raise
+        return process
+
+    def restart(self) -> None:
+        """Stop and start again with the same configuration and ports."""
+        self.process.stop()
+        self._process = None
+        self._process = self._launch()
+
+    def close(self) -> None:
+        """Stop the process group and remove the work folder; safe to call twice."""
+        if self._process is not None:
+            self._process.stop()
+            self._process = None
+        remove_workdir(self.workdir)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

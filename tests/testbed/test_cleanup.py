@@ -28,10 +28,13 @@ def alive(pid: int) -> bool:
     return Path(f"/proc/{pid}/stat").read_text().split(")")[1].split()[0] != "Z"
 
 
-def test_services_die_when_the_test_run_is_killed(conformance: Path) -> None:
+def test_services_die_when_the_test_run_is_killed(conformance: Path, tmp_path: Path) -> None:
     capture = conformance / "gps" / "gpsd" / "bu353s4.log"
     with subprocess.Popen(
-        [sys.executable, "-c", SCRIPT, str(capture)], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", SCRIPT, str(capture)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TMPDIR": str(tmp_path)},  # a killed run leaves its folders here
     ) as run:
         assert run.stdout is not None
         pids = [int(pid) for pid in run.stdout.readline().split()]
