@@ -9,11 +9,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from tagtrail_hardware.virtual import VirtualSerialPort
 from tagtrail_testbed.gpsd import GpsdFake, conformance_dir
 from tagtrail_testbed.influxdb import InfluxServer
 from tagtrail_testbed.mosquitto import Broker
+
+# Per-example deadlines measure the machine, not the code: a loaded CI box would make them flaky.
+settings.register_profile("tagtrail", deadline=None, print_blob=True)
+settings.load_profile("tagtrail")
 
 
 @pytest.fixture(scope="session")
