@@ -48,7 +48,6 @@ class ServiceProcess:
         *,
         log_path: Path,
         env: Mapping[str, str] | None = None,
-        cwd: Path | None = None,
     ) -> None:
         self.name = name
         self.log_path = log_path
@@ -59,7 +58,6 @@ class ServiceProcess:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env=None if env is None else {**os.environ, **env},
-                cwd=cwd,
                 start_new_session=True,
             )
 
@@ -75,7 +73,10 @@ class ServiceProcess:
         return "\n".join(text.splitlines()[-lines:])
 
     def wait_ready(self, probe: Callable[[], bool], *, timeout: float, what: str) -> None:
-        """Poll ``probe`` until true; fail with the log if the process exits or time runs out."""
+        """Poll ``probe`` until true; raise with the log if the process exits or time runs out.
+
+        The caller stops the process on failure (``Service._launch`` does).
+        """
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             code = self.popen.poll()
@@ -84,7 +85,6 @@ class ServiceProcess:
             if probe():
                 return
             time.sleep(0.05)
-        self.stop()
         raise ServiceStartError(
             self.name, f"{what} not ready after {timeout:.0f} s", self.log_tail()
         )
