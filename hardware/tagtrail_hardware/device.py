@@ -1,0 +1,159 @@
+"""A serial device that comes and goes: open, run a session, reopen with backoff, report state.
+
+Each driver subclasses :class:`SerialDevice` and implements ``_session``: what to do with an open
+port until it fails or ``stop`` is set. USB adapters disappear when a cable is pulled; the device
+then reports ``absent`` and is reopened with exponential backoff until it comes back.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Generic, Literal, TypeVar
+
+import serial
+
+from tagtrail_hardware.errors import DeviceError, HardwareError
+
+_log = logging.getLogger(__name__)
+
+State = Literal["ok", "starting", "absent", "error"]
+T = TypeVar("T")
+Sink = Callable[[list[T]], None]
+"""Where a driver hands what it read; may block (the edge agent returns after committing)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceStatus:
+    """A snapshot of one device's health, for status messages and the CLI."""
+
+    name: str
+    kind: Literal["rfid-reader", "gps"]
+    state: State
+    detail: str | None
+    reopens: int
+    rejected: dict[str, int]
+    identity: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Exponential backoff with full jitter: a random wait in [0, min(cap, base * 2**n)]."""
+
+    base_s: float = 0.2
+    cap_s: float = 10.0
+
+    def delay(self, attempt: int) -> float:
+        return random.uniform(0.0, min(self.cap_s, self.base_s * 2 ** min(attempt, 30)))  # noqa: S311
+
+
+def open_serial(path: str, baudrate: int, *, timeout: float = 0.1) -> serial.Serial:
+    """Open a port with pyserial; failures become :class:`DeviceError`."""
+    try:
+        return serial.Serial(path, baudrate=baudrate, timeout=timeout, exclusive=True)
+    except (serial.SerialException, OSError, ValueError) as exc:
+        raise DeviceError(f"cannot open {path}: {exc}") from exc
+
+
+class SerialDevice(Generic[T]):
+    """Base of the serial drivers: the reopen loop and the status bookkeeping."""
+
+    kind: Literal["rfid-reader", "gps"] = "rfid-reader"
+
+    def __init__(
+        self, *, name: str, path: str, baudrate: int, backoff: Backoff | None = None
+    ) -> None:
+        self.name = name
+        self.path = path
+        self.baudrate = baudrate
+        self.backoff = backoff or Backoff()
+        self.rejected: Counter[str] = Counter()
+        self.identity: str | None = None
+        self._state: State = "starting"
+        self._detail: str | None = None
+        self._reopens = 0
+        self._lock = threading.Lock()
+
+    def status(self) -> DeviceStatus:
+        with self._lock:
+            return DeviceStatus(
+                name=self.name,
+                kind=self.kind,
+                state=self._state,
+                detail=self._detail,
+                reopens=self._reopens,
+                rejected=dict(self.rejected),
+                identity=self.identity,
+            )
+
+    def run(self, sink: Sink[T], stop: threading.Event) -> None:
+        """Read until ``stop`` is set, reopening the device whenever it fails."""
+        attempt = 0
+        while not stop.is_set():
+            try:
+                port = open_serial(self.path, self.baudrate)
+            except DeviceError as exc:
+                self._set_state("absent", str(exc))
+                stop.wait(self.backoff.delay(attempt))
+                attempt += 1
+                continue
+            try:
+                self._set_state("starting", None)
+                self._session(port, sink, stop, on_ready=lambda: self._set_state("ok", None))
+                attempt = 0
+            except (DeviceError, serial.SerialException, OSError) as exc:
+                self._set_state("absent", f"{self.path}: {exc}")
+                _log.warning("device %s lost: %s", self.name, exc)
+            except HardwareError as exc:
+                self._set_state("error", str(exc))
+                _log.warning("device %s failed: %s", self.name, exc)
+            finally:
+                _close_quietly(port)
+            if not stop.is_set():
+                with self._lock:
+                    self._reopens += 1
+                stop.wait(self.backoff.delay(attempt))
+                attempt += 1
+
+    def _session(
+        self,
+        port: serial.Serial,
+        sink: Sink[T],
+        stop: threading.Event,
+        *,
+        on_ready: Callable[[], None],
+    ) -> None:
+        raise NotImplementedError
+
+    def _set_state(self, state: State, detail: str | None) -> None:
+        with self._lock:
+            self._state = state
+            self._detail = detail[:500] if detail else None
+
+
+def read_available(port: serial.Serial, *, limit: int = 65536) -> bytes:
+    """Whatever the port has now (waiting up to its timeout for the first byte)."""
+    try:
+        first = port.read(1)
+        if not first:
+            return b""
+        waiting = port.in_waiting
+        return first + (port.read(min(waiting, limit)) if waiting else b"")
+    except (serial.SerialException, OSError) as exc:
+        raise DeviceError(f"read from {port.port} failed: {exc}") from exc
+
+
+def monotonic_ns() -> int:
+    return time.monotonic_ns()
+
+
+def _close_quietly(port: serial.Serial) -> None:
+    try:
+        port.close()
+    except (serial.SerialException, OSError):
+        _log.debug("closing %s failed", port.port)
