@@ -12,6 +12,7 @@ import pytest
 from hypothesis import settings
 
 from tagtrail_hardware.virtual import VirtualSerialPort
+from tagtrail_testbed.devices import Running
 from tagtrail_testbed.gpsd import GpsdFake, conformance_dir
 from tagtrail_testbed.influxdb import InfluxServer
 from tagtrail_testbed.mosquitto import Broker
@@ -82,3 +83,18 @@ def virtual_serial_port() -> Iterator[VirtualSerialPort]:
     """A pty pair: write on it as a device, open ``.device_path`` with pyserial."""
     with VirtualSerialPort() as port:
         yield port
+
+
+@pytest.fixture
+def run_device() -> Iterator[Callable[[Any], Running]]:
+    """Start drivers in threads: ``run_device(driver)``; all are stopped at the end of the test."""
+    started: list[Running] = []
+
+    def start(device: Any) -> Running:
+        running = Running(device)
+        started.append(running)
+        return running
+
+    yield start
+    for running in started:
+        running.close()
