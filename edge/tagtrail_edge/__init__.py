@@ -1,1 +1,3 @@
-"""tagtrail gateway agent and technician CLI: read -> smooth -> enrich -> outbox -> publish."""
+"""tagtrail gateway agent: read -> smooth -> enrich -> outbox -> publish, and the technician CLI."""
+
+__version__ = "0.1.0"

@@ -46,11 +46,13 @@ class Codec:
     compress_above: int | None = None
 
     def encode(self, message: Message) -> bytes:
-        data = message.model_dump_json(exclude_none=True).encode()
+        return self.pack(message.model_dump_json(exclude_none=True).encode(), kind=message.kind)
+
+    def pack(self, data: bytes, *, kind: str = "message") -> bytes:
+        """Apply the size cap and compression to JSON encoded elsewhere (e.g. from stored items)."""
         if len(data) > self.max_payload_bytes:
             raise EncodeError(
-                f"{message.kind} message is {len(data)} bytes of JSON "
-                f"(at most {self.max_payload_bytes})"
+                f"{kind} message is {len(data)} bytes of JSON (at most {self.max_payload_bytes})"
             )
         if self.compress_above is not None and len(data) > self.compress_above:
             return zlib.compress(data, 6)

@@ -108,6 +108,16 @@ class Position(_LatLon):
     hdop: Annotated[float, Field(ge=0.0)] | None = None
 
 
+class EpcIdentity(WireModel):
+    """What a GS1 EPC decodes to (Tag Data Standard); absent when the EPC is not a GS1 scheme."""
+
+    scheme: Annotated[str, Field(pattern=r"^[a-z0-9-]{2,24}$")]
+    uri: ShortText
+    tag_uri: ShortText | None = None
+    filter: Annotated[int, Field(ge=0, le=7)] | None = None
+    gs1_key: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+
+
 class ObservationItem(WireModel):
     """One smoothed event for one tag at one read point."""
 
@@ -122,6 +132,7 @@ class ObservationItem(WireModel):
     mono_ns: Annotated[int, Field(ge=0, le=MAX_SEQ)]
     clock_synced: bool
     position: Position | None = None
+    identity: EpcIdentity | None = None
 
     @model_validator(mode="after")
     def _seen_in_order(self) -> Self:
@@ -211,6 +222,7 @@ class Health(WireModel):
     drops: dict[Identifier, Count] = Field(default_factory=dict, max_length=64)
     last_ack_at: UtcDatetime | None = None
     last_ack_seq: Seq | None = None
+    alerts: Annotated[tuple[ShortText, ...], Field(max_length=16)] = ()
 
 
 class Status(WireModel):

@@ -1,0 +1,221 @@
+"""The gateway agent: drivers -> intake (smooth, enrich, outbox) -> publisher, in flow order."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from tagtrail_edge import __version__
+from tagtrail_edge.clock import ClockProbe
+from tagtrail_edge.config import EdgeConfig
+from tagtrail_edge.enrich import PositionHistory
+from tagtrail_edge.intake import Intake
+from tagtrail_edge.outbox import Outbox, OutboxSettings
+from tagtrail_edge.publish import LinkSettings, Publisher
+from tagtrail_edge.smooth import Smoother, Thresholds
+from tagtrail_hardware.ascii import AsciiReader, LineFormat
+from tagtrail_hardware.device import Backoff
+from tagtrail_hardware.gpsd import GpsdClient
+from tagtrail_hardware.mercury import MercuryReader, ReaderSettings
+from tagtrail_hardware.nmea import NmeaGps
+from tagtrail_protocol import (
+    ClockSource,
+    ClockState,
+    DeviceState,
+    GatewayState,
+    Health,
+    Status,
+)
+
+_log = logging.getLogger(__name__)
+
+
+def build_readers(config: EdgeConfig) -> list[Any]:
+    readers: list[Any] = []
+    for r in config.readers:
+        if r.driver == "ascii":
+            fmt = LineFormat(fields=r.fields, separator=r.separator)
+            readers.append(
+                AsciiReader(name=r.name, path=r.path, baudrate=r.baudrate, line_format=fmt)
+            )
+        else:
+            settings = ReaderSettings(
+                region=r.region, read_power_cdbm=r.read_power_cdbm, antennas=r.antennas
+            )
+            readers.append(
+                MercuryReader(name=r.name, path=r.path, baudrate=r.baudrate, settings=settings)
+            )
+    return readers
+
+
+def build_gps(config: EdgeConfig) -> Any | None:  # noqa: ANN401 (NmeaGps or GpsdClient)
+    gps = config.gps
+    if gps.source == "nmea":
+        return NmeaGps(name="gps", path=gps.path, baudrate=gps.baudrate)
+    if gps.source == "gpsd":
+        return GpsdClient(name="gps", host=gps.gpsd_host, port=gps.gpsd_port)
+    return None
+
+
+def build_smoother(config: EdgeConfig) -> Smoother:
+    points = {(p.reader, p.antenna): p for p in config.read_points}
+    by_name = {p.name: p for p in config.read_points}
+    default = config.smoothing
+
+    def read_point(reader: str, antenna: int) -> str:
+        point = points.get((reader, antenna))
+        return point.name if point else f"{reader}-a{antenna}"
+
+    def limits(name: str) -> Thresholds:
+        source = by_name.get(name, default)
+        return Thresholds(source.observe_count, source.observe_s, source.lost_s, source.summary_s)
+
+    return Smoother(read_point=read_point, thresholds=lru(limits))
+
+
+def lru(func: Callable[[str], Thresholds]) -> Callable[[str], Thresholds]:
+    cache: dict[str, Thresholds] = {}
+
+    def cached(name: str) -> Thresholds:
+        found = cache.get(name)
+        if found is None:
+            found = cache[name] = func(name)
+        return found
+
+    return cached
+
+
+@dataclass
+class Agent:
+    """Everything one gateway runs. ``start()``, then ``stop()`` (or ``run_until(event)``)."""
+
+    config: EdgeConfig
+    clock: ClockProbe = field(default_factory=ClockProbe)
+    boot_id: uuid.UUID = field(default_factory=uuid.uuid4)
+
+    def __post_init__(self) -> None:
+        c = self.config
+        self.outbox = Outbox.open(
+            OutboxSettings(
+                path=c.outbox.path,
+                cap_bytes=int(c.outbox.cap_mb * 1024 * 1024),
+                overflow=c.outbox.overflow,
+                retention_s=c.outbox.retention_days * 86400,
+                synchronous=c.outbox.synchronous,
+            )
+        )
+        self.readers = build_readers(c)
+        self.gps = build_gps(c)
+        self.positions = (
+            PositionHistory(max_age_s=c.gps.max_fix_age_s) if c.gateway.mobile else None
+        )
+        self.intake = Intake(
+            outbox=self.outbox, smoother=build_smoother(c), positions=self.positions,
+            clock=self.clock, keep_raw=c.outbox.keep_raw_reads,
+        )  # fmt: skip
+        m = c.mqtt
+        self.publisher = Publisher(
+            settings=LinkSettings(
+                host=m.host, port=m.port, client_id=m.client_id, username=m.username,
+                password=m.password.get_secret_value() if m.password else None,
+                ca_file=m.ca_file, cert_file=m.cert_file, key_file=m.key_file,
+                keepalive_s=m.keepalive_s, window=m.window, batch_max_items=m.batch_max_items,
+                resend_after_s=m.resend_after_s, status_interval_s=m.status_interval_s,
+                backoff=Backoff(m.backoff_base_s, m.backoff_cap_s),
+            ),
+            site=c.gateway.site, gateway=c.gateway.id, boot_id=self.boot_id,
+            outbox=self.outbox, status=self.status,
+        )  # fmt: skip
+        self._device_stop = threading.Event()
+        self._intake_stop = threading.Event()
+        self._link_stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        self._spawn("intake", self.intake.run, self._intake_stop)
+        for reader in self.readers:
+            self._spawn(
+                f"reader-{reader.name}", reader.run, self.intake.put_reads, self._device_stop
+            )
+        if self.gps is not None:
+            self._spawn("gps", self.gps.run, self.intake.put_fixes, self._device_stop)
+        self._spawn("publisher", self.publisher.run, self._link_stop)
+        self._spawn("housekeeping", self._housekeeping)
+        _log.info("agent started: gateway %s, boot %s", self.config.gateway.id, self.boot_id)
+
+    def stop(self, *, timeout_s: float = 10.0) -> None:
+        """Stop the devices, commit what they handed over, say goodbye, close the outbox."""
+        deadline = time.monotonic() + timeout_s
+        self._device_stop.set()
+        self._join("reader-", "gps", deadline=deadline)
+        self._intake_stop.set()
+        self._join("intake", deadline=deadline)
+        self._link_stop.set()
+        self._join("publisher", "housekeeping", deadline=deadline)
+        self.outbox.close()
+        _log.info("agent stopped")
+
+    def _spawn(self, name: str, target: Callable[..., None], *args: Any) -> None:  # noqa: ANN401
+        thread = threading.Thread(target=target, args=args, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def _join(self, *prefixes: str, deadline: float) -> None:
+        for thread in self._threads:
+            if thread.name.startswith(prefixes):
+                thread.join(timeout=max(0.0, deadline - time.monotonic()))
+
+    def _housekeeping(self) -> None:
+        while not self._link_stop.wait(60.0):
+            self.outbox.expire()
+
+    def status(self, state: GatewayState) -> Status:
+        now = datetime.now(UTC)
+        if state is GatewayState.OFFLINE:
+            return Status(
+                gateway=self.config.gateway.id, boot_id=self.boot_id, time=now, state=state
+            )
+        stats = self.outbox.stats()
+        alerts = []
+        if stats.recovered_from:
+            alerts.append(f"outbox was corrupt; moved aside to {stats.recovered_from}")
+        if self.intake.failing:
+            alerts.append(f"outbox writes failing: {self.intake.failing}"[:500])
+        health = Health(
+            backlog_batches=stats.backlog_batches,
+            backlog_items=stats.backlog_items,
+            oldest_unsent_age_s=_age(stats.oldest_created),
+            outbox_bytes=stats.bytes_on_disk,
+            outbox_cap_bytes=stats.cap_bytes,
+            drops=dict(stats.drops),
+            last_ack_at=_utc(stats.last_ack_at),
+            last_ack_seq=stats.last_ack_seq,
+            alerts=tuple(alerts),
+        )  # fmt: skip
+        synced = self.clock.synced()
+        devices = [*self.readers, *([self.gps] if self.gps is not None else [])]
+        return Status(
+            gateway=self.config.gateway.id, boot_id=self.boot_id, time=now, state=state,
+            agent_version=__version__, health=health,
+            clock=ClockState(synced=synced, source=ClockSource.NTP if synced else ClockSource.NONE),
+            devices=tuple(_device_state(d) for d in devices),
+        )  # fmt: skip
+
+
+def _device_state(device: Any) -> DeviceState:  # noqa: ANN401
+    s = device.status()
+    return DeviceState(name=s.name, type=s.kind, state=s.state, detail=s.detail)
+
+
+def _age(since: float | None) -> float | None:
+    return None if since is None else max(0.0, time.time() - since)
+
+
+def _utc(seconds: float | None) -> datetime | None:
+    return None if seconds is None else datetime.fromtimestamp(seconds, UTC)

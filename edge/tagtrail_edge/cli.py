@@ -1,0 +1,61 @@
+"""``tagtrail-edge``: the gateway agent and the technician's commands (a thin CLI layer)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tagtrail_edge.errors import EdgeError
+
+DEFAULT_CONFIG = Path(os.environ.get("TAGTRAIL_EDGE_CONFIG", "/etc/tagtrail/edge.toml"))
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+ConfigOption = Annotated[
+    Path, typer.Option("--config", "-c", help="gateway config (env TAGTRAIL_EDGE_CONFIG)")
+]
+
+
+@app.command()
+def run(
+    config: ConfigOption = DEFAULT_CONFIG,
+    shutdown_timeout: Annotated[
+        float, typer.Option(help="seconds allowed to drain on SIGTERM")
+    ] = 10.0,
+) -> None:
+    """Run the agent until SIGTERM or SIGINT.
+
+    Example: tagtrail-edge run --config /etc/tagtrail/edge.toml
+    """
+    from tagtrail_edge import logs  # noqa: PLC0415 (keep --help fast)
+    from tagtrail_edge.agent import Agent  # noqa: PLC0415
+    from tagtrail_edge.config import load_config  # noqa: PLC0415
+
+    try:
+        settings = load_config(config)
+        logs.setup(settings.log.level, settings.log.format)
+        agent = Agent(settings)
+    except EdgeError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    agent.start()
+    stop.wait()
+    agent.stop(timeout_s=shutdown_timeout)
+
+
+@app.command()
+def version() -> None:
+    """Print the agent's version. Example: tagtrail-edge version"""
+    from tagtrail_edge import __version__  # noqa: PLC0415
+
+    typer.echo(__version__)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,109 @@
+"""Enrichment: GS1 decoding of EPCs and, on mobile gateways, the position at each event's time.
+
+EPCs that are not GS1 schemes (or are malformed) are normal: they keep their raw hex and get no
+identity. Decoding goes through ``epcpy``, wrapped so that none of its errors escape.
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import logging
+from collections import deque
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Final
+
+from epcpy.utils.common import ConvertException
+from epcpy.utils.parsers import hex_to_tag_encodable
+
+from tagtrail_hardware.reads import Fix
+from tagtrail_protocol import EpcIdentity, Position
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    """An EPC's decoding, or the reason there is none."""
+
+    hex: str
+    identity: EpcIdentity | None
+    error: str | None = None
+
+
+# EPC binary headers (TDS 2.x, table 14-1) of the schemes whose tag URI we build ourselves.
+_SCHEMES: Final = {
+    0x30: "sgtin-96", 0x31: "sscc-96", 0x32: "sgln-96", 0x33: "grai-96", 0x34: "giai-96",
+    0x35: "gid-96", 0x36: "sgtin-198", 0x37: "grai-170", 0x38: "giai-202", 0x39: "sgln-195",
+    0x2C: "gdti-96", 0x2D: "gsrn-96", 0x2E: "gsrnp-96", 0x3B: "adi-var", 0x3C: "cpi-96",
+    0x3D: "cpi-var", 0x3E: "gdti-174", 0x3F: "sgcn-96", 0x40: "itip-110", 0x41: "itip-212",
+}  # fmt: skip
+_DECODE_ERRORS: Final = (ConvertException, ValueError, TypeError, AttributeError, IndexError,
+                         KeyError)  # fmt: skip
+
+
+@functools.lru_cache(maxsize=65536)
+def decode_epc(epc_hex: str) -> Decoded:
+    """Decode per the GS1 Tag Data Standard (SGTIN, SSCC, SGLN, GRAI, GIAI, GID...)."""
+    header = int(epc_hex[:2], 16) if len(epc_hex) >= 2 else -1
+    scheme = _SCHEMES.get(header)
+    if scheme is None:
+        return Decoded(epc_hex, None, f"header 0x{epc_hex[:2]} is not a GS1 EPC scheme")
+    try:
+        tag = hex_to_tag_encodable(epc_hex)
+        uri = str(tag.epc_uri)
+    except _DECODE_ERRORS as exc:
+        return Decoded(epc_hex, None, str(exc) or type(exc).__name__)
+    body = uri.split(":", 4)[-1]
+    filter_value = None if scheme == "gid-96" else (int(epc_hex[2:4], 16) >> 5)
+    prefix = "" if filter_value is None else f"{filter_value}."
+    try:
+        gs1_key: str | None = str(tag.gs1_key())  # type: ignore[attr-defined]
+    except _DECODE_ERRORS:
+        gs1_key = None  # schemes without a GS1 key (GID, ADI...)
+    identity = EpcIdentity(
+        scheme=scheme, uri=uri, tag_uri=f"urn:epc:tag:{scheme}:{prefix}{body}",
+        filter=filter_value, gs1_key=gs1_key,
+    )  # fmt: skip
+    return Decoded(epc_hex, identity)
+
+
+class PositionHistory:
+    """Recent fixes of a mobile gateway, to find where it was at an event's time."""
+
+    def __init__(self, *, max_age_s: float = 30.0, keep: int = 3600) -> None:
+        self.max_age_s = max_age_s
+        self._times: deque[float] = deque(maxlen=keep)
+        self._fixes: deque[Fix] = deque(maxlen=keep)
+
+    def add(self, fix: Fix, *, received: float) -> None:
+        """Record a fix; its time is the receiver's UTC time, else when it was received."""
+        when = fix.time.timestamp() if fix.time is not None else received
+        if self._times and when < self._times[-1]:
+            return  # out of order (a replayed capture, a clock step): keep the history sorted
+        self._times.append(when)
+        self._fixes.append(fix)
+
+    @property
+    def latest(self) -> Fix | None:
+        return self._fixes[-1] if self._fixes else None
+
+    def at(self, when: float) -> Position | None:
+        """The nearest fix to ``when`` within ``max_age_s``, with its age."""
+        if not self._times:
+            return None
+        times = list(self._times)
+        i = bisect.bisect_left(times, when)
+        best = min(
+            (j for j in (i - 1, i) if 0 <= j < len(times)), key=lambda j: abs(times[j] - when)
+        )
+        age = abs(times[best] - when)
+        if age > self.max_age_s:
+            return None
+        fix = self._fixes[best]
+        return Position(lat=fix.lat, lon=fix.lon, fix_age_s=round(age, 3), hdop=fix.hdop)
+
+
+def utc(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)

@@ -1,0 +1,294 @@
+"""Publisher: outbox batches to MQTT (QoS 1), removed only when the collector acknowledges them.
+
+One thread owns the paho client and drives its network loop, so callbacks run here too. The link
+reconnects with exponential backoff and full jitter. A retained status (also the last will) tells
+the fleet how the gateway is. Each pass sends what is due, alternating the newest batch (live
+data) and the oldest (backlog) so that draining a long outage never starves live data; a batch
+unacknowledged after ``resend_after_s`` is sent again, with backoff.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from uuid import UUID
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.reasoncodes import ReasonCode
+
+from tagtrail_edge.errors import PublishError
+from tagtrail_edge.outbox import Outbox
+from tagtrail_hardware.device import Backoff
+from tagtrail_protocol import (
+    SCHEMA_VERSION,
+    Ack,
+    Codec,
+    EncodeError,
+    GatewayState,
+    Kind,
+    ProtocolError,
+    Status,
+    Topic,
+)
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class LinkSettings:
+    host: str = "127.0.0.1"
+    port: int = 1883
+    client_id: str = ""
+    username: str | None = None
+    password: str | None = None
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    keepalive_s: int = 30
+    window: int = 8
+    batch_max_items: int = 500
+    resend_after_s: float = 15.0
+    status_interval_s: float = 30.0
+    backoff: Backoff = field(default_factory=lambda: Backoff(base_s=0.5, cap_s=60.0))
+
+
+class Publisher:
+    """Sends the outbox; ``run(stop)`` in its own thread."""
+
+    def __init__(
+        self,
+        *,
+        settings: LinkSettings,
+        site: str,
+        gateway: str,
+        boot_id: UUID,
+        outbox: Outbox,
+        status: Callable[[GatewayState], Status],
+        codec: Codec | None = None,
+    ) -> None:
+        self.settings = settings
+        self.topic = Topic(site=site, gateway=gateway, kind=Kind.OBS)
+        self.boot_id = boot_id
+        self.outbox = outbox
+        self.status = status
+        self.codec = codec or Codec()
+        self.connected = threading.Event()
+        self.state_detail: str | None = "not connected yet"
+        self.sent = 0
+        self.acked = 0
+        self.bad_acks = 0
+        self._next_seq = 0
+        self._inflight: dict[int, float] = {}
+        self._client = self._make_client()
+        self._last_status = 0.0
+        self._newest_first = True
+
+    def _make_client(self) -> mqtt.Client:
+        s = self.settings
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=s.client_id or f"tagtrail-edge-{self.topic.gateway}",
+            clean_session=True,
+        )
+        if s.username:
+            client.username_pw_set(s.username, s.password)
+        if s.ca_file is not None:
+            try:
+                client.tls_set(
+                    ca_certs=str(s.ca_file),
+                    certfile=str(s.cert_file) if s.cert_file else None,
+                    keyfile=str(s.key_file) if s.key_file else None,
+                    tls_version=ssl.PROTOCOL_TLS_CLIENT,
+                )
+            except (OSError, ssl.SSLError, ValueError) as exc:
+                raise PublishError(f"cannot set up TLS: {exc}") from exc
+        will = self.codec.encode(self.status(GatewayState.OFFLINE))
+        client.will_set(str(self.topic.sibling(Kind.STATUS)), will, qos=1, retain=True)
+        client.max_inflight_messages_set(max(20, s.window * 2))
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        return client
+
+    # -- the loop ------------------------------------------------------------------------
+
+    def run(self, stop: threading.Event) -> None:
+        attempt = 0
+        while not stop.is_set():
+            if not self._ensure_connected(stop):
+                stop.wait(self.settings.backoff.delay(attempt))
+                attempt += 1
+                continue
+            attempt = 0
+            rc = self._client.loop(timeout=0.05)
+            if rc != mqtt.MQTT_ERR_SUCCESS:
+                self._lost(f"network loop: {mqtt.error_string(rc)}")
+                continue
+            self.pump(time.time())
+        self._goodbye()
+
+    def _ensure_connected(self, stop: threading.Event) -> bool:
+        if self.connected.is_set():
+            return True
+        s = self.settings
+        try:
+            self._client.connect(s.host, s.port, keepalive=s.keepalive_s)
+        except (OSError, ssl.SSLError, ValueError) as exc:
+            self.state_detail = f"cannot reach {s.host}:{s.port}: {exc}"
+            _log.warning("mqtt: %s", self.state_detail)
+            return False
+        deadline = time.monotonic() + 10.0
+        while not self.connected.is_set() and time.monotonic() < deadline and not stop.is_set():
+            if self._client.loop(timeout=0.1) != mqtt.MQTT_ERR_SUCCESS:
+                break
+        if not self.connected.is_set():
+            self._client.disconnect()
+            return False
+        return True
+
+    def _lost(self, why: str) -> None:
+        self.connected.clear()
+        self._inflight.clear()
+        self.state_detail = why
+        _log.warning("mqtt link lost: %s", why)
+
+    def _goodbye(self) -> None:
+        if self.connected.is_set():
+            info = self._client.publish(
+                str(self.topic.sibling(Kind.STATUS)),
+                self.codec.encode(self.status(GatewayState.OFFLINE)), qos=1, retain=True,
+            )  # fmt: skip
+            deadline = time.monotonic() + 2.0
+            while not info.is_published() and time.monotonic() < deadline:
+                self._client.loop(timeout=0.05)
+            self._client.disconnect()
+        self._client.loop(timeout=0.05)
+
+    # -- what is sent --------------------------------------------------------------------
+
+    def pump(self, now: float) -> None:
+        """Form batches, send what is due, and the periodic status."""
+        s = self.settings
+        self._next_seq = self.outbox.form_batches(
+            str(self.boot_id), self._next_seq, max_items=s.batch_max_items
+        )
+        room = s.window - len(self._inflight)
+        if room > 0:
+            candidates = self.outbox.due(
+                now=now, resend_after_s=s.resend_after_s, limit=4 * s.window
+            )
+            due = [
+                b for b, _ in candidates if now - self._inflight.get(b, -1e18) >= s.resend_after_s
+            ]
+            for batch_id in self._alternate(due)[:room]:
+                self._send(batch_id, now)
+        if now - self._last_status >= s.status_interval_s:
+            self.publish_status()
+
+    def _alternate(self, due: list[int]) -> list[int]:
+        """Newest, oldest, newest...: live data goes out even behind a long backlog."""
+        order, low, high = [], 0, len(due) - 1
+        newest = self._newest_first
+        while low <= high:
+            if newest:
+                order.append(due[high])
+                high -= 1
+            else:
+                order.append(due[low])
+                low += 1
+            newest = not newest
+        self._newest_first = not self._newest_first
+        return order
+
+    def _send(self, batch_id: int, now: float) -> None:
+        batch = self.outbox.batch(batch_id)
+        if batch is None or not batch.bodies:
+            return
+        payload = _batch_json(
+            batch.kind, self.topic.gateway, batch.boot_id, batch.seq, batch.bodies
+        )
+        topic = self.topic.sibling(Kind.OBS if batch.kind == "obs" else Kind.POS)
+        try:
+            packed = self.codec.pack(payload, kind=batch.kind)
+        except EncodeError as exc:  # cannot happen with sane batch limits; never loop on it
+            _log.error("batch %s/%s cannot be sent: %s", batch.boot_id, batch.seq, exc)
+            self.outbox.acknowledge(batch.boot_id, (), [(batch.seq, "too-large")])
+            return
+        info = self._client.publish(str(topic), packed, qos=1)
+        if info.rc != mqtt.MQTT_ERR_SUCCESS:
+            self._lost(f"publish failed: {mqtt.error_string(info.rc)}")
+            return
+        self.outbox.mark_sent(batch_id, now=now)
+        self._inflight[batch_id] = now
+        self.sent += 1
+
+    def publish_status(self) -> None:
+        self._last_status = time.time()
+        payload = self.codec.encode(self.status(GatewayState.ONLINE))
+        self._client.publish(str(self.topic.sibling(Kind.STATUS)), payload, qos=1, retain=True)
+
+    # -- paho callbacks (run in this thread, inside loop()) -----------------------------
+
+    def _on_connect(
+        self, client: mqtt.Client, userdata: object, flags: object, reason: ReasonCode,
+        properties: object,
+    ) -> None:  # fmt: skip
+        if reason.is_failure:
+            self.state_detail = f"broker refused the connection: {reason}"
+            _log.error("mqtt: %s", self.state_detail)
+            return
+        client.subscribe(str(self.topic.sibling(Kind.ACK)), qos=1)
+        self.connected.set()
+        self.state_detail = None
+        self._inflight.clear()
+        self.publish_status()
+        _log.info("mqtt connected to %s:%s", self.settings.host, self.settings.port)
+
+    def _on_disconnect(
+        self, client: mqtt.Client, userdata: object, flags: object, reason: ReasonCode,
+        properties: object,
+    ) -> None:  # fmt: skip
+        if self.connected.is_set():
+            self._lost(f"disconnected: {reason}")
+
+    def _on_message(self, client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
+        try:
+            ack = self.codec.decode_for(Topic.parse(message.topic), bytes(message.payload))
+        except ProtocolError as exc:
+            self.bad_acks += 1
+            _log.warning("ignored a bad ack on %s: %s", message.topic, exc)
+            return
+        if not isinstance(ack, Ack) or ack.gateway != self.topic.gateway:
+            self.bad_acks += 1
+            return
+        self.outbox.acknowledge(
+            str(ack.boot_id), ack.stored, [(r.seq, r.reason) for r in ack.rejected]
+        )
+        for seq in ack.stored:
+            self._forget(str(ack.boot_id), seq)
+        for rejection in ack.rejected:
+            self._forget(str(ack.boot_id), rejection.seq)
+        self.acked += len(ack.stored)
+
+    def _forget(self, boot_id: str, seq: int) -> None:
+        # The in-flight map is keyed by batch id; acked batches are gone from the outbox.
+        for batch_id in list(self._inflight):
+            if self.outbox.batch(batch_id) is None:
+                del self._inflight[batch_id]
+
+
+def _batch_json(kind: str, gateway: str, boot_id: str, seq: int, bodies: tuple[str, ...]) -> bytes:
+    """The batch's JSON, assembled from the stored item bodies (validated when they were stored)."""
+    field = "items" if kind == "obs" else "fixes"
+    sent_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    head = (
+        f'{{"v":"{SCHEMA_VERSION}","kind":"{kind}","gateway":"{gateway}","boot_id":"{boot_id}",'
+        f'"seq":{seq},"sent_at":"{sent_at}","{field}":['
+    )
+    return (head + ",".join(bodies) + "]}").encode()
