@@ -46,10 +46,14 @@ _DECODE_ERRORS: Final = (ConvertException, ValueError, TypeError, AttributeError
 @functools.lru_cache(maxsize=65536)
 def decode_epc(epc_hex: str) -> Decoded:
     """Decode per the GS1 Tag Data Standard (SGTIN, SSCC, SGLN, GRAI, GIAI, GID...)."""
-    header = int(epc_hex[:2], 16) if len(epc_hex) >= 2 else -1
-    scheme = _SCHEMES.get(header)
+    try:
+        scheme = _SCHEMES.get(int(epc_hex[:2], 16))
+    except ValueError:
+        return Decoded(epc_hex, None, "not hexadecimal")
     if scheme is None:
         return Decoded(epc_hex, None, f"header 0x{epc_hex[:2]} is not a GS1 EPC scheme")
+    if scheme.endswith("-96") and len(epc_hex) != 24:
+        return Decoded(epc_hex, None, f"{scheme} needs 96 bits, the EPC has {len(epc_hex) * 4}")
     try:
         tag = hex_to_tag_encodable(epc_hex)
         uri = str(tag.epc_uri)

@@ -280,11 +280,13 @@ class Outbox:
         removed = 0
         with self._lock, self._transaction():
             for seq in stored:
-                removed += self._remove(boot_id, seq)
-                self._set_meta("last_ack_seq", str(seq))
+                count = self._remove(boot_id, seq)
+                if count:
+                    removed += count
+                    self._set_meta("last_ack_seq", str(seq))
+                    self._set_meta("last_ack_at", repr(time.time()))
             for seq, reason in rejected:
                 self._count_drop(f"rejected-{_reason_id(reason)}", self._remove(boot_id, seq))
-            self._set_meta("last_ack_at", repr(time.time()))
         return removed
 
     def _remove(self, boot_id: str, seq: int) -> int:

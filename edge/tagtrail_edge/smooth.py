@@ -114,7 +114,11 @@ class Smoother:
         limits = self._thresholds(point)
         events: list[Event] = []
         track = self._tracks.get(key)
-        if track is not None and read.time - track.last_seen > limits.lost_s:
+        if (
+            track is not None
+            and read.time - track.last_seen > limits.lost_s
+            and read.time > track.grace_until  # a gap spanning our own downtime proves nothing
+        ):
             events += self._close(key, track)  # a gap in the reader's own time: it had gone
             track = None
         if track is None:

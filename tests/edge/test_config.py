@@ -1,0 +1,92 @@
+"""Configuration: the commented example covers every option; errors name the key."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+from pydantic import BaseModel
+
+from tagtrail_edge.config import EdgeConfig, load_config
+from tagtrail_edge.errors import ConfigError
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "edge" / "edge.example.toml"
+
+
+def keys(model: type[BaseModel], prefix: str = "") -> set[str]:
+    found = set()
+    for name, field in model.model_fields.items():
+        annotation = field.annotation
+        inner = getattr(annotation, "__args__", (annotation,))
+        nested = [a for a in inner if isinstance(a, type) and issubclass(a, BaseModel)]
+        if nested:
+            found |= keys(nested[0], f"{prefix}{name}.")
+        else:
+            found.add(f"{prefix}{name}")
+    return found
+
+
+def test_example_is_valid() -> None:
+    config = load_config(EXAMPLE)
+    assert config.gateway.id == "gate-3"
+    assert config.read_points[0].reader == "dock"
+
+
+def test_example_mentions_every_option() -> None:
+    text = EXAMPLE.read_text()
+    mentioned = set()
+    section = ""
+    for line in text.splitlines():
+        header = re.match(r"^\[\[?([a-z_]+)\]?\]", line)
+        if header:
+            section = header.group(1)
+        option = re.match(r"^#?\s*([a-z_]+)\s*=", line)
+        if option and section:
+            mentioned.add(f"{section}.{option.group(1)}")
+    assert keys(EdgeConfig) - mentioned == set()
+
+
+def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TAGTRAIL_EDGE_MQTT__PASSWORD", "from-env")
+    config = load_config(EXAMPLE)
+    assert config.mqtt.password is not None
+    assert config.mqtt.password.get_secret_value() == "from-env"
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (('id = "gate-3"', 'id = "Gate 3"'), "gateway.id = 'Gate 3'"),
+        (("port = 8883", "port = 70000"), "mqtt.port = 70000"),
+        (('overflow = "drop-oldest"', 'overflow = "drop-newest"'), "outbox.overflow"),
+        (('driver = "ascii"', 'driver = "rs485"'), "readers.0.driver"),
+        (('reader = "dock"', 'reader = "nope"'), "unknown reader 'nope'"),
+        (('password = "change-me"', 'password = "change-me"\ncolour = "red"'), "mqtt.colour"),
+    ],
+)
+def test_errors_name_the_key_and_value(tmp_path: Path, edit: tuple[str, str], message: str) -> None:
+    path = tmp_path / "edge.toml"
+    path.write_text(EXAMPLE.read_text().replace(*edit, 1))
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert message in str(caught.value)
+
+
+def test_passwords_are_not_echoed(tmp_path: Path) -> None:
+    path = tmp_path / "edge.toml"
+    path.write_text(EXAMPLE.read_text().replace('password = "change-me"', "password = 12"))
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert "mqtt.password = ***" in str(caught.value)
+    assert "12" not in str(caught.value).split("***")[1]
+
+
+def test_broken_files(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_config(tmp_path / "missing.toml")
+    (tmp_path / "bad.toml").write_text("[gateway\nid=")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(tmp_path / "bad.toml")
+    assert tomllib.loads(EXAMPLE.read_text())  # the example itself parses
