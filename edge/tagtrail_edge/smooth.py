@@ -117,7 +117,9 @@ class Smoother:
         if (
             track is not None
             and read.time - track.last_seen > limits.lost_s
-            and read.time > track.grace_until  # a gap spanning our own downtime proves nothing
+            # With host timestamps, a gap that spans our own restart proves nothing: a read within
+            # the grace continues the visit. A reader's own clock (it buffers) shows real gaps.
+            and (read.reader_clock or read.time > track.grace_until)
         ):
             events += self._close(key, track)  # a gap in the reader's own time: it had gone
             track = None

@@ -52,10 +52,27 @@ class Backoff:
         return random.uniform(0.0, min(self.cap_s, self.base_s * 2 ** min(attempt, 30)))  # noqa: S311
 
 
+class _KeepInputSerial(serial.Serial):
+    """pyserial flushes the kernel's input buffer on open; for a reader those bytes are tags."""
+
+    _opening = False
+
+    def open(self) -> None:
+        self._opening = True
+        try:
+            super().open()
+        finally:
+            self._opening = False
+
+    def _reset_input_buffer(self) -> None:
+        if not self._opening:
+            super()._reset_input_buffer()  # type: ignore[misc]
+
+
 def open_serial(path: str, baudrate: int, *, timeout: float = 0.1) -> serial.Serial:
-    """Open a port with pyserial; failures become :class:`DeviceError`."""
+    """Open a port with pyserial, keeping what the device already sent; errors: DeviceError."""
     try:
-        return serial.Serial(path, baudrate=baudrate, timeout=timeout, exclusive=True)
+        return _KeepInputSerial(path, baudrate=baudrate, timeout=timeout, exclusive=True)
     except (serial.SerialException, OSError, ValueError) as exc:
         raise DeviceError(f"cannot open {path}: {exc}") from exc
 

@@ -22,6 +22,8 @@ class TagRead:
     rssi_dbm: float | None = None
     frequency_khz: int | None = None
     reader: str = ""
+    reader_clock: bool = False
+    """True when ``time`` is the reader's own timestamp (a buffering reader: gaps are real)."""
 
 
 class Quality(StrEnum):

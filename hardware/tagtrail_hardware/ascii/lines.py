@@ -82,7 +82,7 @@ def parse_line(line: str, fmt: LineFormat, *, now: float, mono_ns: int, reader: 
     parts = line.split(fmt.separator)
     if len(parts) != len(fmt.fields):
         raise ParseError("field-count", f"{len(parts)} fields, expected {len(fmt.fields)}")
-    epc, antenna, rssi, when = "", fmt.antenna, None, now
+    epc, antenna, rssi, when, stamped = "", fmt.antenna, None, now, False
     for name, text in zip(fmt.fields, parts, strict=True):
         if name == "epc":
             epc = _epc(text)
@@ -91,9 +91,15 @@ def parse_line(line: str, fmt: LineFormat, *, now: float, mono_ns: int, reader: 
         elif name == "rssi":
             rssi = _rssi(text)
         elif name == "time_ms":
-            when = _time_ms(text)
+            when, stamped = _time_ms(text), True
     return TagRead(
-        epc=epc, antenna=antenna, time=when, mono_ns=mono_ns, rssi_dbm=rssi, reader=reader
+        epc=epc,
+        antenna=antenna,
+        time=when,
+        mono_ns=mono_ns,
+        rssi_dbm=rssi,
+        reader=reader,
+        reader_clock=stamped,
     )
 
 

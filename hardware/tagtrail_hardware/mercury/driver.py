@@ -150,9 +150,9 @@ class MercuryReader(SerialDevice[TagRead]):
         except ParseError as exc:
             self.rejected[exc.reason] += 1
             return None
-        when = now
+        when, stamped = now, False
         if self._anchor is not None and 0 <= self._anchor + record.timestamp_ms / 1000 <= now:
-            when = self._anchor + record.timestamp_ms / 1000
+            when, stamped = self._anchor + record.timestamp_ms / 1000, True
         return TagRead(
             epc=record.epc.hex().upper(),
             antenna=record.antenna,
@@ -161,6 +161,7 @@ class MercuryReader(SerialDevice[TagRead]):
             rssi_dbm=float(record.rssi_dbm),
             frequency_khz=record.frequency_khz,
             reader=self.name,
+            reader_clock=stamped,
         )
 
 
