@@ -1,0 +1,217 @@
+"""The agent wired end to end against a real broker: status, last will, resend, GPS, shutdown."""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from tagtrail_edge.agent import Agent
+from tagtrail_edge.clock import ClockProbe
+from tagtrail_edge.config import EdgeConfig
+from tagtrail_hardware.ascii import AsciiReaderSimulator
+from tagtrail_hardware.mercury import MercurySimulator
+from tagtrail_hardware.nmea import NmeaSimulator, Route
+from tagtrail_hardware.reads import TagRead
+from tagtrail_hardware.virtual import VirtualSerialPort
+from tagtrail_protocol import Codec, Status
+from tagtrail_testbed.acker import AckingSubscriber
+from tagtrail_testbed.mosquitto import Broker
+
+AGENT = Path(sys.executable).parent / "tagtrail-edge"
+SGTIN = "3074257BF7194E4000001A85"
+
+
+def settings(tmp_path: Path, port: int, **sections: Any) -> EdgeConfig:
+    base: dict[str, Any] = {
+        "gateway": {"id": "gate-1", "site": "port-rtm"},
+        "mqtt": {"host": "127.0.0.1", "port": port, "resend_after_s": 1.0,
+                 "status_interval_s": 0.5, "backoff_base_s": 0.05, "backoff_cap_s": 0.3},
+        "outbox": {"path": tmp_path / "outbox.db"},
+        "smoothing": {"observe_count": 2, "observe_s": 0.5, "lost_s": 0.5},
+    }  # fmt: skip
+    for key, value in sections.items():
+        base[key] = {**base.get(key, {}), **value} if isinstance(value, dict) else value
+    return EdgeConfig(**base)
+
+
+def tag_reads(epc: str = SGTIN, n: int = 10) -> list[TagRead]:
+    now = time.time()
+    return [TagRead(epc=epc, antenna=1, time=now, mono_ns=0, rssi_dbm=-50.0 - i) for i in range(n)]
+
+
+def retained_status(port: int) -> Status:
+    got: list[Status] = []
+    client = mqtt.Client(CallbackAPIVersion.VERSION2)
+    client.on_message = lambda c, u, m: got.append(Codec().decode(bytes(m.payload)))  # type: ignore[arg-type]
+    client.connect("127.0.0.1", port)
+    client.subscribe("tagtrail/v1/port-rtm/gate-1/status", qos=1)
+    deadline = time.monotonic() + 10
+    while not got and time.monotonic() < deadline:
+        client.loop(0.1)
+    client.disconnect()
+    assert got, "no retained status"
+    return got[0]
+
+
+def test_arrive_and_depart_reach_the_collector_with_identity(
+    tmp_path: Path, broker_factory: Callable[..., Broker]
+) -> None:
+    broker = broker_factory()
+    with VirtualSerialPort() as port, AckingSubscriber("127.0.0.1", broker.port) as acker:
+        config = settings(
+            tmp_path, broker.port,
+            readers=[{"name": "dock", "driver": "ascii", "path": port.device_path}],
+            read_points=[{"name": "gate-1-in", "reader": "dock", "antenna": 1}],
+        )  # fmt: skip
+        agent = Agent(config, clock=ClockProbe(forced=True))
+        agent.start()
+        try:
+            AsciiReaderSimulator(port).send(tag_reads())
+            acker.wait_for(lambda: len(acker.items()) == 2)
+            arrive, depart = acker.items()
+            assert (arrive.event.value, depart.event.value) == ("arrive", "depart")
+            assert (depart.read_point, depart.count, depart.peak_rssi_dbm) == (
+                "gate-1-in",
+                10,
+                -50.0,
+            )
+            assert depart.identity is not None
+            assert depart.identity.gs1_key == "80614141123458"
+            assert depart.clock_synced is True
+            status = retained_status(broker.port)
+            assert status.state.value == "online"
+            assert status.health is not None
+            assert status.devices[0].state == "ok"
+            wait(lambda: agent.outbox.stats().backlog_items == 0)
+        finally:
+            agent.stop()
+
+
+def test_unacked_batches_are_sent_again_until_acked(
+    tmp_path: Path, broker_factory: Callable[..., Broker]
+) -> None:
+    broker = broker_factory()
+    with (
+        VirtualSerialPort() as port,
+        AckingSubscriber("127.0.0.1", broker.port, ack=False) as acker,
+    ):
+        reader = {"name": "dock", "driver": "ascii", "path": port.device_path}
+        config = settings(tmp_path, broker.port, readers=[reader])
+        agent = Agent(config)
+        agent.start()
+        try:
+            AsciiReaderSimulator(port).send(tag_reads())
+            wait(lambda: agent.publisher.sent >= 3)  # sent, unacked, sent again
+            assert agent.outbox.stats().backlog_items == 2
+            acker.ack.set()
+            acker.wait_for(lambda: len(acker.items()) == 2)
+            wait(lambda: agent.outbox.stats().backlog_items == 0)
+        finally:
+            agent.stop()
+
+
+def test_mercury_reader_and_mobile_positions(
+    tmp_path: Path, broker_factory: Callable[..., Broker]
+) -> None:
+    broker = broker_factory()
+    route = Route(((51.95, 4.05), (51.90, 4.50)), speed_mps=20.0)
+    with (
+        VirtualSerialPort() as reader_port,
+        VirtualSerialPort() as gps_port,
+        AckingSubscriber("127.0.0.1", broker.port) as acker,
+    ):
+        sim = MercurySimulator(reader_port, keepalive_s=0.2).start()
+        gps = NmeaSimulator(gps_port, route, period_s=0.1).start()
+        config = settings(
+            tmp_path, broker.port, gateway={"mobile": True},
+            readers=[{"name": "cab", "driver": "mercury", "path": reader_port.device_path}],
+            gps={"source": "nmea", "path": gps_port.device_path},
+        )  # fmt: skip
+        agent = Agent(config)
+        agent.start()
+        try:
+            sim.reading.wait(10)
+            acker.wait_for(lambda: len(acker.fixes()) >= 3)
+            sim.emit(tag_reads())
+            acker.wait_for(lambda: len(acker.items()) == 2)
+            for item in acker.items():
+                assert item.position is not None
+                assert 51.89 <= item.position.lat <= 51.96
+                assert item.position.fix_age_s < 2.0
+            assert all(f.quality.value == "gps" for f in acker.fixes())
+        finally:
+            agent.stop()
+            sim.stop()
+            gps.stop()
+
+
+def test_sigterm_drains_and_leaves_an_offline_status(
+    tmp_path: Path, broker_factory: Callable[..., Broker]
+) -> None:
+    broker = broker_factory()
+    with VirtualSerialPort() as port:
+        cfg = tmp_path / "edge.toml"
+        cfg.write_text(
+            f'[gateway]\nid = "gate-1"\nsite = "port-rtm"\n[mqtt]\nport = {broker.port}\n'
+            f'[outbox]\npath = "{tmp_path / "outbox.db"}"\n'
+            f'[[readers]]\nname = "dock"\ndriver = "ascii"\npath = "{port.device_path}"\n'
+        )
+        agent = subprocess.Popen([str(AGENT), "run", "--config", str(cfg)], stderr=subprocess.PIPE)
+        wait(lambda: retained_status(broker.port).state.value == "online")
+        AsciiReaderSimulator(port).send(tag_reads(n=3))
+        time.sleep(0.5)
+        started = time.monotonic()
+        agent.send_signal(signal.SIGTERM)
+        _, stderr = agent.communicate(timeout=15)
+        assert agent.returncode == 0
+        assert time.monotonic() - started < 12.0
+        assert retained_status(broker.port).state.value == "offline"
+        db = sqlite3.connect(tmp_path / "outbox.db")
+        # The tag is still in the field: its track is saved, so a restart will not re-arrive it.
+        assert db.execute("SELECT epc, count FROM tracks").fetchall() == [(SGTIN, 3)]
+        assert b'"message": "agent stopped"' in stderr
+
+
+def test_last_will_says_offline_when_the_agent_is_killed(
+    tmp_path: Path, broker_factory: Callable[..., Broker]
+) -> None:
+    broker = broker_factory()
+    cfg = tmp_path / "edge.toml"
+    cfg.write_text(
+        f'[gateway]\nid = "gate-1"\nsite = "port-rtm"\n'
+        f"[mqtt]\nport = {broker.port}\nkeepalive_s = 5\n"
+        f'[outbox]\npath = "{tmp_path / "outbox.db"}"\n'
+    )
+    agent = subprocess.Popen([str(AGENT), "run", "--config", str(cfg)], stderr=subprocess.DEVNULL)
+    wait(lambda: retained_status(broker.port).state.value == "online")
+    agent.kill()
+    agent.wait()
+    wait(lambda: retained_status(broker.port).state.value == "offline", timeout=20)
+
+
+def test_a_broken_config_stops_start_up_with_the_key(tmp_path: Path) -> None:
+    cfg = tmp_path / "edge.toml"
+    cfg.write_text('[gateway]\nid = "Gate 1"\nsite = "port-rtm"\n')
+    result = subprocess.run(
+        [str(AGENT), "run", "--config", str(cfg)], capture_output=True, check=False
+    )
+    assert result.returncode == 2
+    assert b"gateway.id = 'Gate 1'" in result.stderr
+
+
+def wait(predicate: Callable[[], bool], timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition not met")
