@@ -88,6 +88,7 @@ class Publisher:
         self._client = self._make_client()
         self._last_status = 0.0
         self._newest_first = True
+        self._leaving = False
 
     def _make_client(self) -> mqtt.Client:
         s = self.settings
@@ -159,6 +160,7 @@ class Publisher:
         _log.warning("mqtt link lost: %s", why)
 
     def _goodbye(self) -> None:
+        self._leaving = True
         if self.connected.is_set():
             info = self._client.publish(
                 str(self.topic.sibling(Kind.STATUS)),
@@ -254,7 +256,9 @@ class Publisher:
         self, client: mqtt.Client, userdata: object, flags: object, reason: ReasonCode,
         properties: object,
     ) -> None:  # fmt: skip
-        if self.connected.is_set():
+        if self._leaving:
+            self.connected.clear()
+        elif self.connected.is_set():
             self._lost(f"disconnected: {reason}")
 
     def _on_message(self, client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
