@@ -31,6 +31,14 @@ _log = logging.getLogger(__name__)
 ITEM_OVERHEAD: Final = 64  # row header, rowid and index entries, per item, in bytes (measured)
 
 
+_DUE = (
+    "SELECT id, attempts FROM batches WHERE sent_at IS NULL"
+    " OR sent_at + ? * min(1 << max(attempts - 1, 0), 16) <= ?"
+)
+_DUE_OLDEST: Final = _DUE + " ORDER BY id LIMIT ?"
+_DUE_NEWEST: Final = _DUE + " ORDER BY id DESC LIMIT ?"
+
+
 class Overflow(StrEnum):
     DROP_OLDEST = "drop-oldest"
     REFUSE_NEWEST = "refuse-newest"
@@ -236,20 +244,14 @@ class Outbox:
                     next_seq += 1
         return next_seq
 
-    def due(self, *, now: float, resend_after_s: float, limit: int) -> list[tuple[int, int]]:
-        """(batch id, attempts) of batches never sent, or unacked for longer than allowed."""
+    def due(
+        self, *, now: float, resend_after_s: float, limit: int, newest: bool = False
+    ) -> list[tuple[int, int]]:
+        """(batch id, attempts) of batches never sent or unacked for too long (doubling, up to
+        16x), oldest first, or newest first with ``newest``."""
+        query = _DUE_NEWEST if newest else _DUE_OLDEST
         with self._lock:
-            rows = self._conn.execute(
-                "SELECT id, attempts, sent_at FROM batches ORDER BY id"
-            ).fetchall()
-        due = []
-        for batch_id, attempts, sent_at in rows:
-            backoff = resend_after_s * min(2 ** max(attempts - 1, 0), 16)
-            if sent_at is None or now - sent_at >= backoff:
-                due.append((batch_id, attempts))
-                if len(due) >= limit:
-                    break
-        return due
+            return self._conn.execute(query, (resend_after_s, now, limit)).fetchall()
 
     def batch(self, batch_id: int) -> Batch | None:
         with self._lock:

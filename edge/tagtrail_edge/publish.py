@@ -84,7 +84,8 @@ class Publisher:
         self.acked = 0
         self.bad_acks = 0
         self._next_seq = 0
-        self._inflight: dict[int, float] = {}
+        self._inflight: dict[int, float] = {}  # batch id -> when sent, on this connection
+        self._sent_as: dict[tuple[str, int], int] = {}  # (boot id, seq) -> batch id
         self._client = self._make_client()
         self._last_status = 0.0
         self._newest_first = True
@@ -156,6 +157,7 @@ class Publisher:
     def _lost(self, why: str) -> None:
         self.connected.clear()
         self._inflight.clear()
+        self._sent_as.clear()
         self.state_detail = why
         _log.warning("mqtt link lost: %s", why)
 
@@ -182,31 +184,25 @@ class Publisher:
         )
         room = s.window - len(self._inflight)
         if room > 0:
-            candidates = self.outbox.due(
-                now=now, resend_after_s=s.resend_after_s, limit=4 * s.window
+            oldest = self.outbox.due(now=now, resend_after_s=s.resend_after_s, limit=room)
+            newest = self.outbox.due(
+                now=now, resend_after_s=s.resend_after_s, limit=room, newest=True
             )
-            due = [
-                b for b, _ in candidates if now - self._inflight.get(b, -1e18) >= s.resend_after_s
-            ]
-            for batch_id in self._alternate(due)[:room]:
-                self._send(batch_id, now)
+            for batch_id in self._alternate([b for b, _ in oldest], [b for b, _ in newest])[:room]:
+                if now - self._inflight.get(batch_id, -1e18) >= s.resend_after_s:
+                    self._send(batch_id, now)
         if now - self._last_status >= s.status_interval_s:
             self.publish_status()
 
-    def _alternate(self, due: list[int]) -> list[int]:
+    def _alternate(self, oldest: list[int], newest: list[int]) -> list[int]:
         """Newest, oldest, newest...: live data goes out even behind a long backlog."""
-        order, low, high = [], 0, len(due) - 1
-        newest = self._newest_first
-        while low <= high:
-            if newest:
-                order.append(due[high])
-                high -= 1
-            else:
-                order.append(due[low])
-                low += 1
-            newest = not newest
+        lanes = (newest, oldest) if self._newest_first else (oldest, newest)
         self._newest_first = not self._newest_first
-        return order
+        order: list[int] = []
+        for pair in zip(*lanes, strict=False):
+            order += [b for b in pair if b not in order]
+        longer = max(lanes, key=len)
+        return order + [b for b in longer if b not in order]
 
     def _send(self, batch_id: int, now: float) -> None:
         batch = self.outbox.batch(batch_id)
@@ -228,6 +224,7 @@ class Publisher:
             return
         self.outbox.mark_sent(batch_id, now=now)
         self._inflight[batch_id] = now
+        self._sent_as[(batch.boot_id, batch.seq)] = batch_id
         self.sent += 1
 
     def publish_status(self) -> None:
@@ -249,6 +246,7 @@ class Publisher:
         self.connected.set()
         self.state_detail = None
         self._inflight.clear()
+        self._sent_as.clear()
         self.publish_status()
         _log.info("mqtt connected to %s:%s", self.settings.host, self.settings.port)
 
@@ -281,10 +279,9 @@ class Publisher:
         self.acked += len(ack.stored)
 
     def _forget(self, boot_id: str, seq: int) -> None:
-        # The in-flight map is keyed by batch id; acked batches are gone from the outbox.
-        for batch_id in list(self._inflight):
-            if self.outbox.batch(batch_id) is None:
-                del self._inflight[batch_id]
+        batch_id = self._sent_as.pop((boot_id, seq), None)
+        if batch_id is not None:
+            self._inflight.pop(batch_id, None)
 
 
 def _batch_json(kind: str, gateway: str, boot_id: str, seq: int, bodies: tuple[str, ...]) -> bytes:
