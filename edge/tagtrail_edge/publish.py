@@ -173,6 +173,9 @@ class Publisher:
                 self._client.loop(timeout=0.05)
             self._client.disconnect()
         self._client.loop(timeout=0.05)
+        # loop() keeps a socket pair for wake-ups that paho closes only when the client is
+        # garbage-collected; close it now with the connection (paho 2.x has no public call).
+        self._client._reset_sockets()
 
     # -- what is sent --------------------------------------------------------------------
 

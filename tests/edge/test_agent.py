@@ -24,7 +24,7 @@ from tagtrail_hardware.reads import TagRead
 from tagtrail_hardware.virtual import VirtualSerialPort
 from tagtrail_protocol import Codec, Status
 from tagtrail_testbed.acker import AckingSubscriber
-from tagtrail_testbed.mosquitto import Broker
+from tagtrail_testbed.mosquitto import Broker, BrokerUser
 
 AGENT = Path(sys.executable).parent / "tagtrail-edge"
 SGTIN = "3074257BF7194E4000001A85"
@@ -215,3 +215,46 @@ def wait(predicate: Callable[[], bool], timeout: float = 15.0) -> None:
             return
         time.sleep(0.05)
     raise AssertionError("condition not met")
+
+
+def test_tls_with_client_certificate_and_password(
+    tmp_path: Path, broker_factory: Callable[..., Broker]
+) -> None:
+    users = [
+        BrokerUser("gate-1", "s3cret", ("topic write tagtrail/v1/port-rtm/gate-1/#",
+                                         "topic read tagtrail/v1/port-rtm/gate-1/ack")),
+        BrokerUser("collector", "c0llect", ("topic readwrite tagtrail/#",)),
+    ]  # fmt: skip
+    broker = broker_factory(users=users, tls=True, require_client_cert=True)
+    assert broker.pki is not None
+    client = broker.pki.client("gate-1")
+    with VirtualSerialPort() as port:
+        config = settings(
+            tmp_path, broker.tls_port,
+            mqtt={"username": "gate-1", "password": "s3cret", "ca_file": broker.pki.ca_cert,
+                  "cert_file": client.cert, "key_file": client.key},
+            readers=[{"name": "dock", "driver": "ascii", "path": port.device_path}],
+        )  # fmt: skip
+        agent = Agent(config)
+        agent.start()
+        try:
+            wait(agent.publisher.connected.is_set)
+            AsciiReaderSimulator(port).send(tag_reads())
+            # Both events go out over TLS; nobody acknowledges on this broker, so both stay.
+            wait(lambda: agent.publisher.sent >= 2 and agent.outbox.stats().backlog_items == 2)
+        finally:
+            agent.stop()
+
+
+def test_a_wrong_password_is_reported_and_retried(
+    tmp_path: Path, broker_factory: Callable[..., Broker]
+) -> None:
+    broker = broker_factory(users=[BrokerUser("gate-1", "right")])
+    config = settings(tmp_path, broker.port, mqtt={"username": "gate-1", "password": "wrong"})
+    agent = Agent(config)
+    agent.start()
+    try:
+        wait(lambda: "refused" in (agent.publisher.state_detail or ""))
+        assert not agent.publisher.connected.is_set()
+    finally:
+        agent.stop()
