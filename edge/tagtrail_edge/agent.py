@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -76,19 +77,7 @@ def build_smoother(config: EdgeConfig) -> Smoother:
         source = by_name.get(name, default)
         return Thresholds(source.observe_count, source.observe_s, source.lost_s, source.summary_s)
 
-    return Smoother(read_point=read_point, thresholds=lru(limits))
-
-
-def lru(func: Callable[[str], Thresholds]) -> Callable[[str], Thresholds]:
-    cache: dict[str, Thresholds] = {}
-
-    def cached(name: str) -> Thresholds:
-        found = cache.get(name)
-        if found is None:
-            found = cache[name] = func(name)
-        return found
-
-    return cached
+    return Smoother(read_point=read_point, thresholds=functools.cache(limits))
 
 
 @dataclass

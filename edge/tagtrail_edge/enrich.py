@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import bisect
 import functools
-import logging
-from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
@@ -19,8 +17,6 @@ from epcpy.utils.parsers import hex_to_tag_encodable
 
 from tagtrail_hardware.reads import Fix
 from tagtrail_protocol import EpcIdentity, Position
-
-_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,8 +74,9 @@ class PositionHistory:
 
     def __init__(self, *, max_age_s: float = 30.0, keep: int = 3600) -> None:
         self.max_age_s = max_age_s
-        self._times: deque[float] = deque(maxlen=keep)
-        self._fixes: deque[Fix] = deque(maxlen=keep)
+        self.keep = keep
+        self._times: list[float] = []  # sorted, searched with bisect
+        self._fixes: list[Fix] = []
 
     def add(self, fix: Fix, *, received: float) -> None:
         """Record a fix; its time is the receiver's UTC time, else when it was received."""
@@ -88,6 +85,8 @@ class PositionHistory:
             return  # out of order (a replayed capture, a clock step): keep the history sorted
         self._times.append(when)
         self._fixes.append(fix)
+        if len(self._times) > 2 * self.keep:  # trim in bulk, not one pop per fix
+            del self._times[: self.keep], self._fixes[: self.keep]
 
     @property
     def latest(self) -> Fix | None:
@@ -97,7 +96,7 @@ class PositionHistory:
         """The nearest fix to ``when`` within ``max_age_s``, with its age."""
         if not self._times:
             return None
-        times = list(self._times)
+        times = self._times
         i = bisect.bisect_left(times, when)
         best = min(
             (j for j in (i - 1, i) if 0 <= j < len(times)), key=lambda j: abs(times[j] - when)

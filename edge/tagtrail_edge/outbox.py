@@ -167,12 +167,12 @@ class Outbox:
         if not items:
             return 0
         need = sum(len(body) + ITEM_OVERHEAD for _, body in items)
-        short = need - self._room()
+        room = self._room()
+        short = need - room
         if short <= 0:
             return len(items)
         if self.settings.overflow is Overflow.REFUSE_NEWEST:
             fits = 0
-            room = self._room()
             for _, body in items:
                 room -= len(body) + ITEM_OVERHEAD
                 if room < 0:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import random
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -163,10 +162,6 @@ def read_available(port: serial.Serial, *, limit: int = 65536) -> bytes:
         return first + (port.read(min(waiting, limit)) if waiting else b"")
     except (serial.SerialException, OSError) as exc:
         raise DeviceError(f"read from {port.port} failed: {exc}") from exc
-
-
-def monotonic_ns() -> int:
-    return time.monotonic_ns()
 
 
 def _close_quietly(port: serial.Serial) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from tagtrail_protocol import Ack, Codec, ObservationBatch, PositionBatch, Topic
+from tagtrail_protocol import Ack, Codec, Kind, ObservationBatch, PositionBatch, Topic
 
 BatchKey = tuple[str, str, int]
 
@@ -59,9 +59,7 @@ class AckingSubscriber:
             self.batches.setdefault(key, decoded)
         reply = Ack(gateway=decoded.gateway, boot_id=decoded.boot_id, time=datetime.now(UTC),
                     stored=(decoded.seq,))  # fmt: skip
-        client.publish(
-            str(topic.sibling(topic.kind.__class__("ack"))), self.codec.encode(reply), qos=1
-        )
+        client.publish(str(topic.sibling(Kind.ACK)), self.codec.encode(reply), qos=1)
 
     def items(self) -> list[Any]:
         """Every stored observation item, once per batch (deduplicated), in arrival order."""
