@@ -1,0 +1,185 @@
+"""Request and response bodies of the HTTP API (with OpenAPI examples)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from tagtrail_collector.store.records import ShipmentStatus, SiteKind
+from tagtrail_protocol.ids import Identifier
+
+T = TypeVar("T")
+EpcHex = Annotated[
+    str, Field(pattern=r"^(?:[0-9A-Fa-f]{4}){1,31}$", examples=["3034257BF7194E4000001A85"])
+]
+Sscc = Annotated[str, Field(pattern=r"^\d{18}$", examples=["106141412345678908"])]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = Field(
+        None, description="pass as ?cursor= for the next page; null on the last page"
+    )
+
+
+class SiteRef(BaseModel):
+    id: str
+    name: str | None = Field(None, description="null for a site that is not registered")
+    kind: SiteKind | None = None
+
+
+class ShipmentIn(_Body):
+    reference: Annotated[str, Field(min_length=1, max_length=200, examples=["BL-2026-0042"])]
+    epcs: Annotated[list[EpcHex], Field(max_length=10_000)] = []
+    sscc: Sscc | None = None
+    origin_site: Identifier | None = None
+    destination_site: Identifier | None = None
+
+
+class ShipmentOut(BaseModel):
+    id: Annotated[str, Field(examples=["shp_5f0c9e6a1b2c3d4e5f607182"])]
+    reference: str
+    status: ShipmentStatus
+    origin_site: str | None
+    destination_site: str | None
+    sscc: str | None
+    epcs: list[str]
+    created_at: datetime
+
+
+class StatusIn(_Body):
+    status: ShipmentStatus
+
+
+class Coordinates(BaseModel):
+    lat: float
+    lon: float
+    source: Literal["site", "event-fix", "gateway-fix"] = Field(
+        description="site: the site's registered coordinates; event-fix: the mobile gateway's "
+        "position when it saw the tag; gateway-fix: the mobile gateway's latest position"
+    )
+    time: datetime | None = None
+
+
+class LocationOut(BaseModel):
+    shipment_id: str
+    located: bool = Field(description="false until a gateway has seen one of its tags")
+    site: SiteRef | None = None
+    read_point: str | None = None
+    gateway: str | None = None
+    event: Literal["arrive", "observe", "depart"] | None = None
+    epc: str | None = None
+    time: datetime | None = Field(None, description="when the latest sighting happened")
+    age_s: float | None = Field(None, description="seconds since that sighting (or the fix)")
+    aboard_mobile_gateway: bool = False
+    coordinates: Coordinates | None = None
+
+
+class TrackingEventOut(BaseModel):
+    type: Literal["arrived", "departed"]
+    time: datetime
+    site: SiteRef
+    gateway: str
+    biz_step: Annotated[str, Field(examples=["arriving"])]
+    biz_step_uri: Annotated[str, Field(examples=["urn:epcglobal:cbv:bizstep:arriving"])]
+
+
+class TrackPointOut(BaseModel):
+    time: datetime
+    kind: Literal["sighting", "gateway-fix"]
+    lat: float | None = None
+    lon: float | None = None
+    site: str
+    gateway: str
+    read_point: str | None = None
+    event: str | None = None
+    epc: str | None = None
+
+
+class InventoryItemOut(BaseModel):
+    shipment: ShipmentOut
+    location: LocationOut
+
+
+class CarrierIn(_Body):
+    id: Identifier
+    name: Annotated[str, Field(min_length=1, max_length=200, examples=["Rhine Freight BV"])]
+
+
+class CarrierOut(BaseModel):
+    id: str
+    name: str
+    created_at: datetime
+
+
+class NewKeyOut(BaseModel):
+    key_id: str
+    key: str = Field(description="shown once: only a hash is stored")
+
+
+class KeyOut(BaseModel):
+    id: str
+    role: Literal["carrier", "admin"]
+    carrier_id: str | None
+    label: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class SiteIn(_Body):
+    id: Identifier
+    name: Annotated[str, Field(min_length=1, max_length=200, examples=["Port of Rotterdam gate 3"])]
+    kind: SiteKind
+    lat: Annotated[float, Field(ge=-90, le=90)] | None = None
+    lon: Annotated[float, Field(ge=-180, le=180)] | None = None
+    radius_m: Annotated[float, Field(gt=0, le=100_000)] | None = None
+
+
+class SiteOut(SiteIn):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    created_at: datetime
+
+
+class GatewayIn(_Body):
+    id: Identifier
+    site_id: Identifier
+    mobile: bool = False
+    description: Annotated[str, Field(max_length=200)] = ""
+
+
+class GatewayOut(GatewayIn):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    created_at: datetime
+
+
+class ReadPointIn(_Body):
+    name: Identifier
+    zone: Annotated[str, Field(max_length=200)] = ""
+
+
+class ReadPointOut(BaseModel):
+    gateway_id: str
+    antenna: int
+    name: str
+    zone: str
+
+
+class DeadLetterOut(BaseModel):
+    id: int
+    received_at: datetime
+    topic: str
+    gateway_id: str | None
+    reason: str
+    detail: str
+    payload_base64: str
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok", "degraded"]
+    checks: dict[str, str]

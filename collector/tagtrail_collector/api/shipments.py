@@ -1,0 +1,238 @@
+"""Carriers' endpoints: their shipments, where they are, where they have been, site inventory.
+
+A carrier sees only its own shipments; another carrier's shipment answers 404, as if it did not
+exist.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta
+from typing import Annotated, TypeVar
+
+from fastapi import APIRouter, Query, status
+
+from tagtrail_collector.api.deps import CarrierId, ServicesDep
+from tagtrail_collector.api.pagination import (
+    BadCursor,
+    decode_cursor,
+    page,
+    string_cursor,
+)
+from tagtrail_collector.api.schemas import (
+    InventoryItemOut,
+    LocationOut,
+    Page,
+    ShipmentIn,
+    ShipmentOut,
+    StatusIn,
+    TrackingEventOut,
+    TrackPointOut,
+)
+from tagtrail_collector.api.views import (
+    dt,
+    location_out,
+    shipment_out,
+    tracking_events,
+)
+from tagtrail_collector.errors import NotFound
+from tagtrail_collector.store.points import ns
+from tagtrail_collector.store.series import TrackPoint
+
+router = APIRouter(prefix="/v1", tags=["carriers"])
+Cursor = Annotated[str | None, Query(description="next_cursor of the previous page")]
+Limit = Annotated[int | None, Query(ge=1, le=1000, description="page size")]
+MAX_TRACK_DAYS = 93
+T = TypeVar("T")
+
+
+@router.post("/shipments", status_code=status.HTTP_201_CREATED)
+def register_shipment(body: ShipmentIn, svc: ServicesDep, carrier: CarrierId) -> ShipmentOut:
+    """Register a shipment with the EPCs of its tags (and/or the SSCC it travels under).
+
+    A tag whose EPC decodes to this SSCC links to the shipment without being listed.
+    """
+    shipment = svc.registry.create_shipment(
+        carrier,
+        reference=body.reference,
+        epcs=[epc.upper() for epc in body.epcs],
+        sscc=body.sscc,
+        origin_site=body.origin_site,
+        destination_site=body.destination_site,
+    )
+    return shipment_out(shipment)
+
+
+@router.get("/shipments")
+def list_shipments(
+    svc: ServicesDep, carrier: CarrierId, cursor: Cursor = None, limit: Limit = None
+) -> Page[ShipmentOut]:
+    """The carrier's shipments, oldest id first."""
+    size = limit or svc.settings.page_size
+    found = svc.registry.shipments(carrier, after=string_cursor(cursor), limit=size + 1)
+    more = len(found) > size
+    key = found[size - 1].id if more else None
+    return page([shipment_out(s) for s in found[:size]], key, more=more)
+
+
+@router.get("/shipments/{shipment_id}")
+def get_shipment(shipment_id: str, svc: ServicesDep, carrier: CarrierId) -> ShipmentOut:
+    return shipment_out(svc.registry.shipment(shipment_id, carrier_id=carrier))
+
+
+@router.put("/shipments/{shipment_id}/status")
+def set_status(
+    shipment_id: str, body: StatusIn, svc: ServicesDep, carrier: CarrierId
+) -> ShipmentOut:
+    """Mark a shipment delivered, cancelled, ..."""
+    return shipment_out(
+        svc.registry.set_shipment_status(shipment_id, body.status, carrier_id=carrier)
+    )
+
+
+@router.get("/shipments/{shipment_id}/location")
+def get_location(shipment_id: str, svc: ServicesDep, carrier: CarrierId) -> LocationOut:
+    """Where the shipment is now: its latest sighting by event time (late data never moves it
+    backwards); aboard a mobile gateway, where that gateway is now."""
+    shipment = svc.registry.shipment(shipment_id, carrier_id=carrier)
+    return location_out(svc, shipment)
+
+
+@router.get("/shipments/{shipment_id}/events")
+def get_events(
+    shipment_id: str,
+    *,
+    svc: ServicesDep,
+    carrier: CarrierId,
+    cursor: Cursor = None,
+    limit: Limit = None,
+) -> Page[TrackingEventOut]:
+    """Site visits as tracking events (arrived/departed), with the EPCIS 2.0 bizStep of each."""
+    shipment = svc.registry.shipment(shipment_id, carrier_id=carrier)
+    events = tracking_events(svc, svc.state.visits(shipment))
+    start = decode_cursor(cursor) or 0
+    if not isinstance(start, int) or start < 0:
+        raise BadCursor("the cursor is not valid for this list")
+    size = limit or svc.settings.page_size
+    end = start + size
+    return page(events[start:end], end, more=end < len(events))
+
+
+@router.get("/shipments/{shipment_id}/track")
+def get_track(
+    shipment_id: str,
+    *,
+    svc: ServicesDep,
+    carrier: CarrierId,
+    start: Annotated[datetime | None, Query(description="default: 30 days before end")] = None,
+    end: Annotated[datetime | None, Query(description="default: now")] = None,
+    cursor: Cursor = None,
+    limit: Limit = None,
+) -> Page[TrackPointOut]:
+    """Sightings of the shipment's tags, and its mobile gateways' fixes while aboard, in a time
+    range (at most 93 days), oldest first."""
+    shipment = svc.registry.shipment(shipment_id, carrier_id=carrier)
+    end_ns = ns(end) if end and end.tzinfo else time.time_ns()
+    start_ns = ns(start) if start and start.tzinfo else end_ns - 30 * 86_400 * 10**9
+    if (start and not start.tzinfo) or (end and not end.tzinfo):
+        raise BadCursor("start and end need a time zone, e.g. 2026-11-22T08:00:00Z")
+    if (
+        not start_ns < end_ns
+        or end_ns - start_ns > timedelta(days=MAX_TRACK_DAYS).total_seconds() * 1e9
+    ):
+        raise BadCursor(f"the range must have start < end and span at most {MAX_TRACK_DAYS} days")
+    start_ns, skip = _track_cursor(cursor, start_ns)
+    size = limit or svc.settings.page_size
+    fetched = _track(
+        svc,
+        shipment_id=shipment.id,
+        carrier=carrier,
+        start_ns=start_ns,
+        end_ns=end_ns,
+        limit=skip + size + 1,
+    )
+    consumed = fetched[: skip + size]
+    shown = consumed[skip:]
+    key = None
+    if shown:
+        last = shown[-1].time_ns
+        key = [last, sum(1 for p in consumed if p.time_ns == last)]
+    return page([_track_out(p) for p in shown], key, more=len(fetched) > skip + size)
+
+
+def _track_cursor(cursor: str | None, start_ns: int) -> tuple[int, int]:
+    """A track cursor is [time_ns, n]: resume at time_ns, skipping the n points already sent."""
+    after = decode_cursor(cursor)
+    if after is None:
+        return start_ns, 0
+    valid = isinstance(after, list) and len(after) == 2
+    if not valid or not all(isinstance(x, int) and x >= 0 for x in after):
+        raise BadCursor("the cursor is not valid for this list")
+    if after[0] < start_ns:
+        return start_ns, 0
+    return after[0], after[1]
+
+
+def _track(
+    svc: ServicesDep, *, shipment_id: str, carrier: str, start_ns: int, end_ns: int, limit: int
+) -> list[TrackPoint]:
+    shipment = svc.registry.shipment(shipment_id, carrier_id=carrier)
+    visits = svc.state.visits(shipment)
+    epcs = sorted({v.epc for v in visits} | set(shipment.epcs))
+    points = svc.series.sightings(epcs, start_ns, end_ns, limit)
+    for visit in visits:
+        try:
+            mobile = svc.registry.gateway(visit.gateway).mobile
+        except NotFound:
+            mobile = False
+        if mobile:
+            low, high = max(start_ns, visit.arrived), min(end_ns, visit.last_seen + 1)
+            if low < high:
+                points += svc.series.fixes(visit.gateway, low, high, limit)
+    points.sort(key=lambda p: (p.time_ns, p.kind, p.epc or ""))
+    return points[:limit]
+
+
+def _track_out(p: TrackPoint) -> TrackPointOut:
+    return TrackPointOut(
+        time=dt(p.time_ns),
+        kind=p.kind,  # type: ignore[arg-type]
+        lat=p.lat,
+        lon=p.lon,
+        site=p.site,
+        gateway=p.gateway,
+        read_point=p.read_point,
+        event=p.event,
+        epc=p.epc,
+    )
+
+
+@router.get("/sites/{site_id}/inventory")
+def get_inventory(
+    site_id: str,
+    *,
+    svc: ServicesDep,
+    carrier: CarrierId,
+    cursor: Cursor = None,
+    limit: Limit = None,
+) -> Page[InventoryItemOut]:
+    """The carrier's shipments whose current location is this site."""
+    size = limit or svc.settings.page_size
+    after = string_cursor(cursor)
+    items: list[InventoryItemOut] = []
+    last: str | None = None
+    while len(items) < size:
+        ids = svc.state.shipments_at(site_id, carrier, after=after, limit=size)
+        for shipment_id in ids:
+            shipment = svc.registry.shipment(shipment_id, carrier_id=carrier)
+            location = location_out(svc, shipment)
+            last = shipment_id
+            if location.site is not None and location.site.id == site_id:
+                items.append(InventoryItemOut(shipment=shipment_out(shipment), location=location))
+                if len(items) == size:
+                    break
+        if len(ids) < size:
+            last = None if len(items) < size else last
+            break
+        after = ids[-1]
+    return page(items, last, more=last is not None)

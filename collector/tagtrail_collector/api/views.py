@@ -1,0 +1,133 @@
+"""Registry records and projections -> API bodies (the read side of the routes)."""
+
+from __future__ import annotations
+
+import base64
+import time
+from datetime import UTC, datetime
+
+from tagtrail_collector.api.deps import Services
+from tagtrail_collector.api.schemas import (
+    Coordinates,
+    DeadLetterOut,
+    LocationOut,
+    ShipmentOut,
+    SiteRef,
+    TrackingEventOut,
+)
+from tagtrail_collector.errors import NotFound
+from tagtrail_collector.store.projection import Visit, merge_visits
+from tagtrail_collector.store.records import DeadLetter, Shipment, SiteKind
+
+
+def dt(time_ns: int) -> datetime:
+    return datetime.fromtimestamp(time_ns // 1_000_000_000, UTC).replace(
+        microsecond=(time_ns % 1_000_000_000) // 1000
+    )
+
+
+def shipment_out(shipment: Shipment) -> ShipmentOut:
+    return ShipmentOut(
+        id=shipment.id,
+        reference=shipment.reference,
+        status=shipment.status,
+        origin_site=shipment.origin_site,
+        destination_site=shipment.destination_site,
+        sscc=shipment.sscc,
+        epcs=list(shipment.epcs),
+        created_at=dt(shipment.created_at),
+    )
+
+
+def site_ref(svc: Services, site_id: str) -> SiteRef:
+    try:
+        site = svc.registry.site(site_id)
+    except NotFound:
+        return SiteRef(id=site_id)
+    return SiteRef(id=site.id, name=site.name, kind=site.kind)
+
+
+def location_out(svc: Services, shipment: Shipment) -> LocationOut:
+    seen = svc.state.location(shipment)
+    if seen is None:
+        return LocationOut(shipment_id=shipment.id, located=False)
+    try:
+        mobile = svc.registry.gateway(seen.gateway).mobile
+    except NotFound:
+        mobile = seen.lat is not None
+    aboard = mobile and seen.event != "depart"
+    coordinates = None
+    freshest = seen.time_ns
+    fix = svc.state.gateway_position(seen.gateway) if aboard else None
+    if fix is not None and fix.time >= seen.time_ns:
+        coordinates = Coordinates(lat=fix.lat, lon=fix.lon, source="gateway-fix", time=dt(fix.time))
+        freshest = fix.time
+    elif seen.lat is not None and seen.lon is not None:
+        coordinates = Coordinates(lat=seen.lat, lon=seen.lon, source="event-fix")
+    else:
+        coordinates = _site_coordinates(svc, seen.site)
+    return LocationOut(
+        shipment_id=shipment.id,
+        located=True,
+        site=site_ref(svc, seen.site),
+        read_point=seen.read_point,
+        gateway=seen.gateway,
+        event=seen.event,  # type: ignore[arg-type]
+        epc=seen.epc,
+        time=dt(seen.time_ns),
+        age_s=max(0.0, (time.time_ns() - freshest) / 1e9),
+        aboard_mobile_gateway=aboard,
+        coordinates=coordinates,
+    )
+
+
+def _site_coordinates(svc: Services, site_id: str) -> Coordinates | None:
+    try:
+        site = svc.registry.site(site_id)
+    except NotFound:
+        return None
+    if site.lat is None or site.lon is None:
+        return None
+    return Coordinates(lat=site.lat, lon=site.lon, source="site")
+
+
+def tracking_events(svc: Services, visits: list[Visit]) -> list[TrackingEventOut]:
+    """Arrived/departed per stay at a site; the latest stay has no departure yet."""
+    stays = merge_visits(visits)
+    events: list[TrackingEventOut] = []
+    for index, stay in enumerate(stays):
+        site = site_ref(svc, stay.site)
+        events.append(_event(site, stay, "arrived", stay.arrived))
+        if index + 1 < len(stays):
+            events.append(_event(site, stay, "departed", stay.last_seen))
+    return events
+
+
+def _event(site: SiteRef, stay: Visit, kind: str, when: int) -> TrackingEventOut:
+    vehicle = site.kind is SiteKind.VEHICLE
+    step = {
+        ("arrived", False): "arriving",
+        ("departed", False): "departing",
+        ("arrived", True): "loading",
+        ("departed", True): "unloading",
+    }[(kind, vehicle)]
+    return TrackingEventOut(
+        type=kind,  # type: ignore[arg-type]
+        time=dt(when),
+        site=site,
+        gateway=stay.gateway,
+        biz_step=step,
+        biz_step_uri=f"urn:epcglobal:cbv:bizstep:{step}",
+    )
+
+
+def dead_letter_out(letter: DeadLetter) -> DeadLetterOut:
+    return DeadLetterOut(
+        id=letter.id,
+        received_at=dt(letter.received_at),
+        topic=letter.topic,
+        gateway_id=letter.gateway_id,
+        reason=letter.reason,
+        detail=letter.detail,
+        payload_base64=base64.b64encode(letter.payload).decode(),
+    )

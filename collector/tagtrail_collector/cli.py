@@ -1,0 +1,182 @@
+"""``tagtrail-collector``: run the service, and set up the registry from the command line.
+
+A thin layer: the registry does the work; errors become one-line messages with exit status 2.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tagtrail_collector.errors import CollectorError
+
+DEFAULT_CONFIG = Path(os.environ.get("TAGTRAIL_COLLECTOR_CONFIG", "/etc/tagtrail/collector.toml"))
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+admin_app = typer.Typer(no_args_is_help=True, help="Registry set-up: keys, carriers, sites.")
+app.add_typer(admin_app, name="admin")
+ConfigOption = Annotated[
+    Path, typer.Option("--config", "-c", help="collector config (env TAGTRAIL_COLLECTOR_CONFIG)")
+]
+
+
+def _fail(exc: CollectorError) -> typer.Exit:
+    typer.echo(f"error: {exc}", err=True)
+    return typer.Exit(2)
+
+
+@app.command()
+def serve(config: ConfigOption = DEFAULT_CONFIG) -> None:
+    """Run ingest and the HTTP API until SIGTERM or SIGINT.
+
+    Example: tagtrail-collector serve --config /etc/tagtrail/collector.toml
+    """
+    import uvicorn  # noqa: PLC0415 (keep the admin commands quick)
+
+    from tagtrail_collector import logs  # noqa: PLC0415
+    from tagtrail_collector.config import load_config  # noqa: PLC0415
+    from tagtrail_collector.service import Collector  # noqa: PLC0415
+
+    try:
+        settings = load_config(config)
+        logs.setup(settings.log.level, settings.log.format)
+        collector = Collector(settings)
+    except CollectorError as exc:
+        raise _fail(exc) from None
+    server = uvicorn.Server(
+        uvicorn.Config(
+            collector.app(),
+            host=settings.api.host,
+            port=settings.api.port,
+            log_config=None,
+            access_log=False,
+        )
+    )
+    collector.start()
+    try:
+        server.run()  # returns on SIGTERM/SIGINT (uvicorn installs the handlers)
+    finally:
+        collector.stop()
+
+
+@app.command("check-config")
+def check_config(config: Annotated[Path, typer.Argument(help="file to validate")]) -> None:
+    """Validate a config file and say what is wrong with it.
+
+    Example: tagtrail-collector check-config /etc/tagtrail/collector.toml
+    """
+    from tagtrail_collector.config import load_config  # noqa: PLC0415
+
+    try:
+        load_config(config)
+    except CollectorError as exc:
+        raise _fail(exc) from None
+    typer.echo(f"{config}: valid")
+
+
+def _registry(config: Path):  # type: ignore[no-untyped-def]  # noqa: ANN202
+    from tagtrail_collector.config import load_config  # noqa: PLC0415
+    from tagtrail_collector.store.db import connect  # noqa: PLC0415
+    from tagtrail_collector.store.registry import Registry  # noqa: PLC0415
+
+    settings = load_config(config)
+    return Registry(connect(settings.registry.url.get_secret_value()))
+
+
+@admin_app.command("key")
+def admin_key(config: ConfigOption = DEFAULT_CONFIG, label: str = "cli") -> None:
+    """Create an admin API key and print it (once: only its hash is kept).
+
+    Example: tagtrail-collector admin key --config /etc/tagtrail/collector.toml
+    """
+    from tagtrail_collector.store.records import Role  # noqa: PLC0415
+
+    try:
+        typer.echo(_registry(config).create_key(Role.ADMIN, label=label))
+    except CollectorError as exc:
+        raise _fail(exc) from None
+
+
+@admin_app.command("carrier")
+def admin_carrier(
+    carrier_id: Annotated[str, typer.Argument(help="carrier id: a-z, 0-9, '.', '_', '-'")],
+    name: Annotated[str, typer.Argument(help="display name")],
+    config: ConfigOption = DEFAULT_CONFIG,
+) -> None:
+    """Register a carrier and print its first API key (once).
+
+    Example: tagtrail-collector admin carrier rhine-freight "Rhine Freight BV"
+    """
+    from tagtrail_collector.store.records import Role  # noqa: PLC0415
+    from tagtrail_protocol.ids import check_id  # noqa: PLC0415
+
+    try:
+        check_id(carrier_id, what="carrier id")
+        registry = _registry(config)
+        registry.create_carrier(carrier_id, name)
+        typer.echo(registry.create_key(Role.CARRIER, carrier_id=carrier_id, label="first"))
+    except (CollectorError, ValueError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+@admin_app.command("site")
+def admin_site(
+    site_id: Annotated[str, typer.Argument(help="site id")],
+    name: Annotated[str, typer.Option(help="display name")],
+    kind: Annotated[str, typer.Option(help="port, warehouse, yard, vehicle or border")],
+    lat: float | None = None,
+    lon: float | None = None,
+    radius_m: float | None = None,
+    config: ConfigOption = DEFAULT_CONFIG,
+) -> None:
+    """Register a site.
+
+    Example: tagtrail-collector admin site port-rtm --name "Rotterdam gate 3" --kind port
+    --lat 51.95 --lon 4.05
+    """
+    from tagtrail_collector.store.records import SiteKind  # noqa: PLC0415
+    from tagtrail_protocol.ids import check_id  # noqa: PLC0415
+
+    try:
+        check_id(site_id, what="site id")
+        _registry(config).create_site(
+            site_id, name=name, kind=SiteKind(kind), lat=lat, lon=lon, radius_m=radius_m
+        )
+    except (CollectorError, ValueError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"site {site_id} registered")
+
+
+@admin_app.command("gateway")
+def admin_gateway(
+    gateway_id: Annotated[str, typer.Argument(help="gateway id")],
+    *,
+    site: Annotated[str, typer.Option(help="the site it is installed at")],
+    mobile: Annotated[bool, typer.Option(help="a gateway on a vehicle")] = False,
+    config: ConfigOption = DEFAULT_CONFIG,
+) -> None:
+    """Register a gateway at a site.
+
+    Example: tagtrail-collector admin gateway truck-7 --site truck-7 --mobile
+    """
+    from tagtrail_protocol.ids import check_id  # noqa: PLC0415
+
+    try:
+        check_id(gateway_id, what="gateway id")
+        _registry(config).create_gateway(gateway_id, site_id=site, mobile=mobile)
+    except (CollectorError, ValueError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"gateway {gateway_id} registered at {site}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

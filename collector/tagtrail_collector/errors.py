@@ -1,0 +1,62 @@
+"""Errors of the collector.
+
+::
+
+    CollectorError               base class
+    ├── ConfigError              the configuration file or environment is invalid (names the key)
+    ├── StoreError               InfluxDB refused or failed a request
+    │   ├── StoreUnavailable     retryable: timeout, connection refused, 5xx (``retry_after_s``)
+    │   └── PointsRejected       InfluxDB rejected points for good (400); ``reason`` says why
+    ├── RegistryError            the registry database failed
+    │   ├── NotFound             no such row, or not visible to the caller
+    │   └── Conflict             a unique key is already taken
+    └── AuthError                a missing, wrong or revoked API key
+
+httpx and SQLAlchemy errors are translated into these where they are caught; the API turns them
+into problem+json responses, the CLI into one-line messages with exit status 2.
+"""
+
+
+class CollectorError(Exception):
+    """Base class of every tagtrail_collector error."""
+
+
+class ConfigError(CollectorError):
+    """Invalid configuration; the message names each bad key, its value and what is allowed."""
+
+
+class StoreError(CollectorError):
+    """InfluxDB refused or failed a request."""
+
+
+class StoreUnavailable(StoreError):
+    """InfluxDB cannot be reached or answered 5xx; the same request may succeed later."""
+
+    def __init__(self, detail: str, *, retry_after_s: float | None = None) -> None:
+        super().__init__(detail)
+        self.retry_after_s = retry_after_s
+
+
+class PointsRejected(StoreError):
+    """InfluxDB rejected points for good; retrying the same points cannot succeed."""
+
+    def __init__(self, reason: str, *, partial: bool) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.partial = partial
+
+
+class RegistryError(CollectorError):
+    """The registry database failed."""
+
+
+class NotFound(RegistryError):
+    """No such row, or a row the caller may not see (answered as 404 either way)."""
+
+
+class Conflict(RegistryError):
+    """A unique key is already taken (the message says which)."""
+
+
+class AuthError(CollectorError):
+    """A missing, wrong or revoked API key."""

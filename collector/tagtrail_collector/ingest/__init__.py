@@ -1,0 +1,1 @@
+"""Ingest: MQTT messages -> decoded batches -> InfluxDB and registry -> ack to the gateway."""

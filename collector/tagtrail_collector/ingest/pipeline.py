@@ -1,0 +1,197 @@
+"""The ingest loop: gather messages into a write, store it, then acknowledge it.
+
+Order per write, and why: InfluxDB first, then the registry projections, then the acks. A crash
+anywhere before the ack leaves the batch unacknowledged, so the gateway re-sends it; both stores
+are idempotent (same points, upserts by greatest time), so the re-send changes nothing twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import random
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TypeVar
+from uuid import UUID
+
+from tagtrail_collector.config import IngestSection
+from tagtrail_collector.errors import CollectorError, StoreUnavailable
+from tagtrail_collector.ingest.decode import BatchWork, Reject, StatusWork, Work, decode
+from tagtrail_collector.ingest.subscriber import Received
+from tagtrail_collector.metrics import Metrics
+from tagtrail_collector.store.influx import Influx
+from tagtrail_collector.store.lineproto import Point
+from tagtrail_collector.store.points import ns
+from tagtrail_collector.store.state import State
+from tagtrail_protocol import Ack, Codec, Kind, Topic
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+Publish = Callable[[str, bytes], bool]
+ReadPointName = Callable[[str, int], str | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Flushed:
+    """What one write did (for tests and logs)."""
+
+    batches: int
+    points: int
+    dead_lettered: int
+    acks: int
+
+
+class Pipeline:
+    """Runs in one thread: ``run(stop)`` until ``stop`` is set, then finishes the current write."""
+
+    def __init__(
+        self,
+        *,
+        settings: IngestSection,
+        inbox: queue.Queue[Received],
+        influx: Influx,
+        state: State,
+        publish: Publish,
+        read_point_name: ReadPointName,
+        metrics: Metrics,
+    ) -> None:
+        self.settings = settings
+        self.inbox = inbox
+        self.influx = influx
+        self.state = state
+        self.publish = publish
+        self.read_point_name = read_point_name
+        self.metrics = metrics
+        self.codec = Codec(max_payload_bytes=settings.max_payload_bytes)
+        self.flushes = 0
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            works = self._gather(stop)
+            if works:
+                try:
+                    self.flush(works, stop)
+                except _Abandoned:
+                    log.info("ingest: stopping with %d messages unacknowledged", len(works))
+                    return
+
+    def _gather(self, stop: threading.Event) -> list[Work]:
+        """Messages until the write is full or the oldest has waited ``batch_max_delay_s``."""
+        works: list[Work] = []
+        points = 0
+        deadline: float | None = None
+        while points < self.settings.batch_max_points and not stop.is_set():
+            timeout = 0.25 if deadline is None else deadline - time.monotonic()
+            if timeout <= 0:
+                break
+            try:
+                received = self.inbox.get(timeout=timeout)
+            except queue.Empty:
+                if deadline is None:
+                    continue
+                break
+            deadline = deadline or time.monotonic() + self.settings.batch_max_delay_s
+            work = decode(received, self.codec, self.read_point_name)
+            works.append(work)
+            points += len(work.points) if isinstance(work, BatchWork) else 1
+        self.metrics.queue_depth.set(self.inbox.qsize())
+        return works
+
+    def flush(self, works: list[Work], stop: threading.Event | None = None) -> Flushed:
+        """Store ``works`` and acknowledge their batches; retries until stored or stopped."""
+        stop = stop or threading.Event()
+        batches = [w for w in works if isinstance(w, BatchWork)]
+        statuses = [w for w in works if isinstance(w, StatusWork)]
+        rejects = [w for w in works if isinstance(w, Reject)]
+        for work in batches + statuses:
+            self.metrics.received.labels(work.topic.gateway, work.topic.kind.value).inc()
+        points = [p for b in batches for p in b.points] + [s.point for s in statuses]
+        dead = self._store_points(points, stop)
+        self._retry("registry", stop, lambda: self._apply(batches, statuses))
+        self._retry("registry", stop, lambda: self.state.add_dead_letters(rejects + dead))
+        for reject in rejects:
+            self.metrics.rejected.labels(reject.gateway_id or "unknown", reject.reason).inc()
+        for letter in rejects + dead:
+            self.metrics.dead_lettered.labels(letter.gateway_id or "unknown", letter.reason).inc()
+        acks = self._acknowledge(batches)
+        self.flushes += 1
+        return Flushed(len(batches), len(points), len(dead) + len(rejects), acks)
+
+    def _store_points(self, points: list[Point], stop: threading.Event) -> list[Reject]:
+        """Write to InfluxDB; the points it refuses for good come back as dead letters."""
+        result = self._retry("influx", stop, lambda: self.influx.write(points))
+        self.metrics.write_latency.observe(result.seconds)
+        dead = []
+        for rejected in result.rejected:
+            log.warning("ingest: InfluxDB rejected a point: %s", rejected.reason)
+            dead.append(
+                Reject(
+                    topic=f"influx:{rejected.point.measurement}",
+                    gateway_id=dict(rejected.point.tags).get("gateway"),
+                    reason="influx_rejected",
+                    detail=rejected.reason,
+                    payload=rejected.point.line().encode(),
+                )
+            )
+        return dead
+
+    def _apply(self, batches: list[BatchWork], statuses: list[StatusWork]) -> None:
+        self.state.apply_sightings([s for b in batches for s in b.sightings])
+        self.state.apply_positions(p for b in batches for p in b.positions)
+        for work in statuses:
+            status = work.status
+            self.state.apply_status(
+                status.gateway,
+                work.topic.site,
+                ns(status.time),
+                status.state.value,
+                status.model_dump_json(exclude_none=True),
+            )
+
+    def _acknowledge(self, batches: list[BatchWork]) -> int:
+        groups: dict[tuple[Topic, UUID], set[int]] = defaultdict(set)
+        for work in batches:
+            groups[(work.topic.sibling(Kind.ACK), work.boot_id)].add(work.seq)
+            self.metrics.stored.labels(work.topic.gateway, work.topic.kind.value).inc(
+                len(work.points)
+            )
+            self.metrics.ingest_lag.observe(max(0.0, (time.time_ns() - work.sent_at_ns) / 1e9))
+        for (topic, boot_id), seqs in groups.items():
+            ack = Ack(
+                gateway=topic.gateway,
+                boot_id=boot_id,
+                time=datetime.now(UTC),
+                stored=tuple(sorted(seqs)),
+            )
+            if self.publish(str(topic), self.codec.encode(ack)):
+                self.metrics.acked.labels(topic.gateway).inc(len(seqs))
+        return len(groups)
+
+    def _retry(self, store: str, stop: threading.Event, call: Callable[[], T]) -> T:
+        attempt = 0
+        while True:
+            try:
+                return call()
+            except CollectorError as exc:
+                self.metrics.write_retries.labels(store).inc()
+                delay = _delay(self.settings, attempt, exc)
+                log.warning("ingest: %s failed (%s); retrying in %.1f s", store, exc, delay)
+                attempt += 1
+                if stop.wait(delay):
+                    raise _Abandoned from None
+
+
+class _Abandoned(Exception):
+    """Stop was requested while a store was failing; the batches stay unacknowledged."""
+
+
+def _delay(settings: IngestSection, attempt: int, exc: CollectorError) -> float:
+    if isinstance(exc, StoreUnavailable) and exc.retry_after_s is not None:
+        return min(settings.retry_cap_s, exc.retry_after_s)
+    ceiling = min(settings.retry_cap_s, settings.retry_base_s * 2**attempt)
+    return random.uniform(0, ceiling)  # noqa: S311 (jitter, not security)

@@ -1,0 +1,123 @@
+"""Wiring: one place that builds the collector's parts and connects them in flow order.
+
+MQTT subscriber -> ingest pipeline -> InfluxDB + registry -> ack; the HTTP API reads the same
+stores. ``Collector`` owns their lifetimes.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from typing import Final
+
+from fastapi import FastAPI
+
+from tagtrail_collector.api.deps import Services
+from tagtrail_collector.api.main import create_app
+from tagtrail_collector.config import CollectorConfig
+from tagtrail_collector.errors import CollectorError
+from tagtrail_collector.ingest.pipeline import Pipeline
+from tagtrail_collector.ingest.subscriber import Received, Subscriber
+from tagtrail_collector.metrics import Metrics
+from tagtrail_collector.store.db import connect
+from tagtrail_collector.store.influx import Influx
+from tagtrail_collector.store.registry import Registry
+from tagtrail_collector.store.series import Series
+from tagtrail_collector.store.state import State
+
+log = logging.getLogger(__name__)
+_NAMES_TTL_S: Final = 30.0
+
+
+class ReadPointNames:
+    """Registered read point names, re-read from the registry at most every 30 s."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+        self._names: dict[tuple[str, int], str] = {}
+        self._loaded = float("-inf")
+
+    def __call__(self, gateway: str, antenna: int) -> str | None:
+        if time.monotonic() - self._loaded > _NAMES_TTL_S:
+            try:
+                self._names = self.registry.read_point_names()
+            except CollectorError as exc:
+                log.warning("registry: cannot read read point names: %s", exc)
+            self._loaded = time.monotonic()
+        return self._names.get((gateway, antenna))
+
+
+class Collector:
+    """The whole service: ``start()``, then serve ``app``, then ``stop()``."""
+
+    def __init__(self, config: CollectorConfig) -> None:
+        self.config = config
+        self.metrics = Metrics()
+        self.influx = Influx(config.influx.client_settings())
+        self.engine = connect(config.registry.url.get_secret_value())
+        self.registry = Registry(self.engine)
+        self.series = Series(self.influx)
+        self.state = State(self.engine, history=self.series.history)
+        self.inbox: queue.Queue[Received] = queue.Queue(config.ingest.queue_max_messages)
+        self.subscriber = Subscriber(config.mqtt, inbox=self.inbox, metrics=self.metrics)
+        self.pipeline = Pipeline(
+            settings=config.ingest,
+            inbox=self.inbox,
+            influx=self.influx,
+            state=self.state,
+            publish=self.subscriber.publish,
+            read_point_name=ReadPointNames(self.registry),
+            metrics=self.metrics,
+        )
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="ingest", daemon=True)
+
+    def services(self) -> Services:
+        return Services(
+            registry=self.registry,
+            state=self.state,
+            influx=self.influx,
+            series=self.series,
+            metrics=self.metrics,
+            settings=self.config.api,
+            broker_status=self._broker_status,
+        )
+
+    def app(self) -> FastAPI:
+        return create_app(self.services())
+
+    def start(self) -> None:
+        self._thread.start()
+        self.subscriber.start()
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Stop taking messages, finish the write under way (its acks included), close."""
+        self._stop.set()
+        self._thread.join(timeout_s)
+        self.subscriber.stop()
+        self.influx.close()
+        self.engine.dispose()
+
+    def _run(self) -> None:
+        if self.config.influx.create_database:
+            self._ensure_database()
+        self.pipeline.run(self._stop)
+
+    def _ensure_database(self) -> None:
+        attempt = 0
+        while not self._stop.is_set():
+            try:
+                self.influx.ensure_database(retention=self.config.influx.retention)
+            except CollectorError as exc:
+                log.warning("influxdb: cannot create the database yet: %s", exc)
+                attempt += 1
+                self._stop.wait(min(30.0, 0.5 * 2**attempt))
+            else:
+                return
+
+    def _broker_status(self) -> str | None:
+        if self.subscriber.connected:
+            return None
+        return self.subscriber.last_error or "not connected"

@@ -1,0 +1,1 @@
+"""Storage: the InfluxDB time series and the relational registry with its projections."""

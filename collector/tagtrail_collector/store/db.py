@@ -1,0 +1,111 @@
+"""Opening the registry database and running its migrations (registered, transactional)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, Final
+
+from sqlalchemy import Connection, Engine, create_engine, event, insert, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from tagtrail_collector.errors import RegistryError
+from tagtrail_collector.store import schema
+
+log = logging.getLogger(__name__)
+Migration = Callable[[Connection], None]
+MIGRATIONS: Final[dict[int, tuple[str, Migration]]] = {}
+_SQLITE_BUSY_MS: Final = 30_000
+
+
+def migration(version: int, name: str) -> Callable[[Migration], Migration]:
+    """Register a migration; each runs once, in its own transaction with its bookkeeping row."""
+
+    def register(func: Migration) -> Migration:
+        if version in MIGRATIONS:
+            raise RuntimeError(f"migration {version} registered twice")
+        MIGRATIONS[version] = (name, func)
+        return func
+
+    return register
+
+
+@migration(1, "initial")
+def _initial(conn: Connection) -> None:
+    tables = [t for name, t in schema.metadata.tables.items() if name != "schema_migrations"]
+    schema.metadata.create_all(conn, tables=tables)
+
+
+def connect(url: str) -> Engine:
+    """An engine for ``url`` (SQLite file by default, PostgreSQL by URL), migrated to the latest."""
+    try:
+        engine = create_engine(url, pool_pre_ping=True)
+        if engine.dialect.name == "sqlite":
+            event.listen(engine, "connect", _sqlite_pragmas)
+            event.listen(engine, "begin", _sqlite_begin_immediate)
+        migrate(engine)
+    except SQLAlchemyError as exc:
+        raise RegistryError(f"cannot open the registry at {_safe(url)}: {exc}") from None
+    return engine
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: ConnectionPoolEntry) -> None:  # noqa: ANN401
+    dbapi_conn.isolation_level = None  # let SQLAlchemy's "begin" event issue BEGIN IMMEDIATE
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_MS}")
+    cursor.close()
+
+
+def _sqlite_begin_immediate(conn: Connection) -> None:
+    # Writers queue on the lock at BEGIN instead of failing on upgrade from a read lock.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def migrate(engine: Engine) -> list[int]:
+    """Apply pending migrations in order; return the versions applied."""
+    schema.schema_migrations.create(engine, checkfirst=True)
+    applied: list[int] = []
+    for version in sorted(MIGRATIONS):
+        name, func = MIGRATIONS[version]
+        with engine.begin() as conn:
+            done = conn.scalar(
+                select(schema.schema_migrations.c.version).where(
+                    schema.schema_migrations.c.version == version
+                )
+            )
+            if done is not None:
+                continue
+            func(conn)
+            conn.execute(
+                insert(schema.schema_migrations).values(
+                    version=version, name=name, applied_at=time.time_ns()
+                )
+            )
+            applied.append(version)
+            log.info("registry migration %d (%s) applied", version, name)
+    return applied
+
+
+@contextmanager
+def translated() -> Iterator[None]:
+    """Turn SQLAlchemy errors into RegistryError at the store boundary."""
+    try:
+        yield
+    except SQLAlchemyError as exc:
+        detail = exc.args[0] if exc.args else exc
+        raise RegistryError(f"registry: {type(exc).__name__}: {detail}") from exc
+
+
+def _safe(url: str) -> str:
+    # Never print a password from a database URL.
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except SQLAlchemyError:
+        return "<unparseable URL>"

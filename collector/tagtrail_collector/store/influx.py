@@ -1,0 +1,207 @@
+"""InfluxDB through its v1 HTTP API (``/write``, ``/query``, ``/ping``) with httpx.
+
+The same calls work on InfluxDB 1.x natively and on 2.x/3.x through their v1 compatibility API.
+A 400 answer is never taken as success: ``write`` splits the batch until it has found every
+point InfluxDB rejects, stores the rest, and returns the rejected points with InfluxDB's reason.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import httpx
+from pydantic import SecretStr
+
+from tagtrail_collector.errors import PointsRejected, StoreError, StoreUnavailable
+from tagtrail_collector.store.lineproto import Point, encode
+
+log = logging.getLogger(__name__)
+_MAX_ERROR_CHARS: Final = 400
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InfluxSettings:
+    url: str = "http://127.0.0.1:8086"
+    database: str = "tagtrail"
+    retention_policy: str | None = None
+    username: str | None = None
+    password: SecretStr | None = None
+    token: SecretStr | None = None
+    timeout_s: float = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A point InfluxDB refused for good, with its words for why."""
+
+    point: Point
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    stored: int
+    rejected: tuple[Rejected, ...] = ()
+    requests: int = 1
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    """One series of a query result."""
+
+    name: str
+    tags: dict[str, str]
+    columns: tuple[str, ...]
+    values: tuple[tuple[Any, ...], ...] = field(default=())
+
+    def rows(self) -> list[dict[str, Any]]:
+        return [dict(zip(self.columns, row, strict=True)) for row in self.values]
+
+
+class Influx:
+    """A client for one database. Thread-safe (httpx.Client is)."""
+
+    def __init__(
+        self, settings: InfluxSettings, *, transport: httpx.BaseTransport | None = None
+    ) -> None:
+        self.settings = settings
+        headers: dict[str, str] = {}
+        if settings.token is not None:
+            headers["Authorization"] = f"Token {settings.token.get_secret_value()}"
+        auth = None
+        if settings.username is not None:
+            password = settings.password.get_secret_value() if settings.password else ""
+            auth = httpx.BasicAuth(settings.username, password)
+        self._http = httpx.Client(
+            base_url=settings.url,
+            timeout=settings.timeout_s,
+            headers=headers,
+            auth=auth,
+            transport=transport,
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def ping(self) -> str:
+        """The server's version; raises StoreUnavailable when it does not answer."""
+        response = self._request("GET", "/ping")
+        if response.status_code != 204:
+            raise StoreError(f"InfluxDB /ping answered {response.status_code}")
+        return str(response.headers.get("X-Influxdb-Version", "unknown"))
+
+    def write(self, points: list[Point] | tuple[Point, ...]) -> WriteResult:
+        """Store ``points``; return how many were stored and which were rejected and why.
+
+        Raises StoreUnavailable (retry the same call later) or StoreError (configuration:
+        credentials, unknown database). Points are idempotent: rewriting stored ones is harmless.
+        """
+        started = time.perf_counter()
+        if not points:
+            return WriteResult(stored=0, requests=0)
+        stored, rejected, requests = self._write_split(tuple(points))
+        return WriteResult(stored, tuple(rejected), requests, time.perf_counter() - started)
+
+    def _write_split(self, points: tuple[Point, ...]) -> tuple[int, list[Rejected], int]:
+        try:
+            self.write_once(points)
+        except PointsRejected as exc:
+            if len(points) == 1:
+                return 0, [Rejected(points[0], exc.reason)], 1
+            middle = len(points) // 2
+            left = self._write_split(points[:middle])
+            right = self._write_split(points[middle:])
+            return left[0] + right[0], left[1] + right[1], 1 + left[2] + right[2]
+        return len(points), [], 1
+
+    def write_once(self, points: tuple[Point, ...] | list[Point]) -> None:
+        """One ``/write`` request; raise PointsRejected on any 4xx about the points themselves."""
+        params = {"db": self.settings.database, "precision": "ns"}
+        if self.settings.retention_policy:
+            params["rp"] = self.settings.retention_policy
+        response = self._request("POST", "/write", params=params, content=encode(points))
+        if response.status_code == 204:
+            return
+        detail = _error_text(response)
+        if response.status_code in (400, 413):
+            raise PointsRejected(detail, partial="partial write" in detail)
+        raise StoreError(f"InfluxDB /write answered {response.status_code}: {detail}")
+
+    def query(self, q: str, *, params: dict[str, Any] | None = None) -> list[Series]:
+        """Run one InfluxQL statement (bound ``params`` as ``$name``); times are epoch ns."""
+        data: dict[str, str] = {"q": q, "db": self.settings.database, "epoch": "ns"}
+        if params:
+            data["params"] = json.dumps(params)
+        response = self._request("POST", "/query", data=data)
+        body = _json(response)
+        if response.status_code != 200 or "error" in body:
+            raise StoreError(f"InfluxQL failed ({response.status_code}): {body.get('error', body)}")
+        series: list[Series] = []
+        for result in body.get("results", []):
+            if "error" in result:
+                raise StoreError(f"InfluxQL failed: {result['error']}")
+            for item in result.get("series", []):
+                series.append(
+                    Series(
+                        name=item.get("name", ""),
+                        tags=item.get("tags") or {},
+                        columns=tuple(item["columns"]),
+                        values=tuple(tuple(row) for row in item.get("values", [])),
+                    )
+                )
+        return series
+
+    def ensure_database(self, *, retention: str | None = None) -> None:
+        """Create the database (and its default retention policy) if missing; idempotent."""
+        name = _ident(self.settings.database)
+        self.query(f"CREATE DATABASE {name}")
+        policy = self.settings.retention_policy
+        if policy and retention:
+            self.query(
+                f"CREATE RETENTION POLICY {_ident(policy)} ON {name} "
+                f"DURATION {retention} REPLICATION 1 DEFAULT"
+            )
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:  # noqa: ANN401
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.TimeoutException as exc:
+            raise StoreUnavailable(f"InfluxDB {path} timed out: {exc}") from None
+        except httpx.TransportError as exc:
+            raise StoreUnavailable(f"InfluxDB {path} unreachable: {exc}") from None
+        if response.status_code >= 500:
+            raise StoreUnavailable(
+                f"InfluxDB {path} answered {response.status_code}: {_error_text(response)}",
+                retry_after_s=_retry_after(response),
+            )
+        if response.status_code in (401, 403):
+            raise StoreError(f"InfluxDB refused the credentials ({response.status_code})")
+        return response
+
+
+def _json(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {"error": response.text[:_MAX_ERROR_CHARS]}
+    return body if isinstance(body, dict) else {"error": str(body)[:_MAX_ERROR_CHARS]}
+
+
+def _error_text(response: httpx.Response) -> str:
+    return str(_json(response).get("error", response.text))[:_MAX_ERROR_CHARS]
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    try:
+        return float(response.headers["Retry-After"])
+    except (KeyError, ValueError):
+        return None
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -1,0 +1,131 @@
+"""Frozen values the registry hands out (rows as typed records)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+
+class Role(StrEnum):
+    CARRIER = "carrier"
+    ADMIN = "admin"
+
+
+class SiteKind(StrEnum):
+    PORT = "port"
+    WAREHOUSE = "warehouse"
+    YARD = "yard"
+    VEHICLE = "vehicle"
+    BORDER = "border"
+
+
+class ShipmentStatus(StrEnum):
+    REGISTERED = "registered"
+    IN_TRANSIT = "in-transit"
+    DELIVERED = "delivered"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who made a request: an admin, or a carrier (``carrier_id``)."""
+
+    role: Role
+    key_id: str
+    carrier_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Carrier:
+    id: str
+    name: str
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class KeyInfo:
+    id: str
+    role: Role
+    carrier_id: str | None
+    label: str
+    created_at: int
+    revoked_at: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    id: str
+    name: str
+    kind: SiteKind
+    lat: float | None
+    lon: float | None
+    radius_m: float | None
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class Gateway:
+    id: str
+    site_id: str
+    mobile: bool
+    description: str
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReadPoint:
+    gateway_id: str
+    antenna: int
+    name: str
+    zone: str
+
+
+@dataclass(frozen=True, slots=True)
+class Shipment:
+    id: str
+    carrier_id: str
+    reference: str
+    status: ShipmentStatus
+    origin_site: str | None
+    destination_site: str | None
+    sscc: str | None
+    created_at: int
+    epcs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayPosition:
+    gateway_id: str
+    time: int
+    lat: float
+    lon: float
+    hdop: float | None
+    speed_mps: float | None
+    course_deg: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class NewDeadLetter:
+    """A payload (or an InfluxDB point) that cannot be stored, with a stable reason code."""
+
+    topic: str
+    gateway_id: str | None
+    reason: str
+    detail: str
+    payload: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    id: int
+    received_at: int
+    topic: str
+    gateway_id: str | None
+    reason: str
+    detail: str
+    payload: bytes
+
+
+def row_dict(row: Any) -> dict[str, Any]:  # noqa: ANN401 (a SQLAlchemy Row)
+    return dict(row._mapping)

@@ -1,0 +1,333 @@
+"""Reference data: carriers and their API keys, sites, gateways, read points, shipments.
+
+Every list is keyset-paginated on its primary key: ``after`` is the last id of the previous page.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Iterable
+from typing import Any, Final
+
+from sqlalchemy import Engine, and_, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from tagtrail_collector.errors import AuthError, Conflict, NotFound
+from tagtrail_collector.store import keys, schema
+from tagtrail_collector.store.db import translated
+from tagtrail_collector.store.records import (
+    Carrier,
+    Gateway,
+    KeyInfo,
+    Principal,
+    ReadPoint,
+    Role,
+    Shipment,
+    ShipmentStatus,
+    Site,
+    SiteKind,
+    row_dict,
+)
+
+MAX_PAGE: Final = 1000
+_SHIPMENT_ID_BYTES: Final = 12
+
+
+class Registry:
+    """Reference data in the registry database. Thread-safe (one engine, short transactions)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # carriers and keys
+
+    def create_carrier(self, carrier_id: str, name: str) -> Carrier:
+        carrier = Carrier(carrier_id, name, time.time_ns())
+        self._insert(schema.carriers, _fields(carrier), what=f"carrier {carrier_id!r}")
+        return carrier
+
+    def carriers(self, *, after: str | None = None, limit: int = 100) -> list[Carrier]:
+        rows = self._page(schema.carriers, schema.carriers.c.id, after, limit)
+        return [Carrier(**row) for row in rows]
+
+    def create_key(self, role: Role, *, carrier_id: str | None = None, label: str = "") -> str:
+        """Make an API key and return it; only its hash is stored, so this is the one chance."""
+        if (role is Role.CARRIER) != (carrier_id is not None):
+            raise ValueError("a carrier key names its carrier; an admin key names none")
+        if carrier_id is not None:
+            self.carrier(carrier_id)
+        made = keys.new_key()
+        values = {
+            "id": made.id,
+            "hash": made.hash,
+            "role": role.value,
+            "carrier_id": carrier_id,
+            "label": label,
+            "created_at": time.time_ns(),
+        }
+        self._insert(schema.api_keys, values, what=f"key {made.id}")
+        return made.key
+
+    def rotate_carrier_keys(self, carrier_id: str, *, label: str = "rotated") -> str:
+        """Revoke every key of a carrier and make a new one (returned, shown once)."""
+        self.carrier(carrier_id)
+        new = self.create_key(Role.CARRIER, carrier_id=carrier_id, label=label)
+        new_id = keys.key_id(new)
+        with translated(), self.engine.begin() as conn:
+            conn.execute(
+                update(schema.api_keys)
+                .where(
+                    schema.api_keys.c.carrier_id == carrier_id,
+                    schema.api_keys.c.id != new_id,
+                    schema.api_keys.c.revoked_at.is_(None),
+                )
+                .values(revoked_at=time.time_ns())
+            )
+        return new
+
+    def revoke_key(self, key_id: str) -> None:
+        with translated(), self.engine.begin() as conn:
+            result = conn.execute(
+                update(schema.api_keys)
+                .where(schema.api_keys.c.id == key_id, schema.api_keys.c.revoked_at.is_(None))
+                .values(revoked_at=time.time_ns())
+            )
+        if result.rowcount == 0:
+            raise NotFound(f"no active key {key_id!r}")
+
+    def keys(self, *, after: str | None = None, limit: int = 100) -> list[KeyInfo]:
+        rows = self._page(schema.api_keys, schema.api_keys.c.id, after, limit)
+        return [
+            KeyInfo(
+                row["id"],
+                Role(row["role"]),
+                row["carrier_id"],
+                row["label"],
+                row["created_at"],
+                row["revoked_at"],
+            )
+            for row in rows
+        ]
+
+    def authenticate(self, key: str | None) -> Principal:
+        """The principal behind ``key``; AuthError if it is missing, unknown or revoked."""
+        if not key:
+            raise AuthError("no API key: send it in the X-API-Key header")
+        key_id = keys.key_id(key)
+        if key_id is None:
+            raise AuthError("the API key is not well-formed")
+        with translated(), self.engine.connect() as conn:
+            row = conn.execute(
+                select(schema.api_keys).where(schema.api_keys.c.id == key_id)
+            ).first()
+        if row is None or not keys.matches(key, row.hash):
+            raise AuthError("the API key is not valid")
+        if row.revoked_at is not None:
+            raise AuthError("the API key has been revoked")
+        return Principal(Role(row.role), key_id, row.carrier_id)
+
+    def carrier(self, carrier_id: str) -> Carrier:
+        row = self._get(schema.carriers, schema.carriers.c.id, carrier_id, what="carrier")
+        return Carrier(**row)
+
+    # sites, gateways, read points
+
+    def create_site(
+        self,
+        site_id: str,
+        *,
+        name: str,
+        kind: SiteKind,
+        lat: float | None = None,
+        lon: float | None = None,
+        radius_m: float | None = None,
+    ) -> Site:
+        site = Site(site_id, name, kind, lat, lon, radius_m, time.time_ns())
+        self._insert(schema.sites, _fields(site), what=f"site {site_id!r}")
+        return site
+
+    def site(self, site_id: str) -> Site:
+        return _site(self._get(schema.sites, schema.sites.c.id, site_id, what="site"))
+
+    def sites(self, *, after: str | None = None, limit: int = 100) -> list[Site]:
+        return [_site(row) for row in self._page(schema.sites, schema.sites.c.id, after, limit)]
+
+    def create_gateway(
+        self, gateway_id: str, *, site_id: str, mobile: bool = False, description: str = ""
+    ) -> Gateway:
+        self.site(site_id)
+        gateway = Gateway(gateway_id, site_id, mobile, description, time.time_ns())
+        self._insert(schema.gateways, _fields(gateway), what=f"gateway {gateway_id!r}")
+        return gateway
+
+    def gateway(self, gateway_id: str) -> Gateway:
+        row = self._get(schema.gateways, schema.gateways.c.id, gateway_id, what="gateway")
+        return Gateway(**row)
+
+    def gateways(self, *, after: str | None = None, limit: int = 100) -> list[Gateway]:
+        rows = self._page(schema.gateways, schema.gateways.c.id, after, limit)
+        return [Gateway(**row) for row in rows]
+
+    def set_read_point(
+        self, gateway_id: str, antenna: int, *, name: str, zone: str = ""
+    ) -> ReadPoint:
+        self.gateway(gateway_id)
+        point = ReadPoint(gateway_id, antenna, name, zone)
+        key = (schema.read_points.c.gateway_id == gateway_id) & (
+            schema.read_points.c.antenna == antenna
+        )
+        with translated(), self.engine.begin() as conn:
+            conn.execute(delete(schema.read_points).where(key))
+            conn.execute(insert(schema.read_points).values(_fields(point)))
+        return point
+
+    def read_points(self, gateway_id: str) -> list[ReadPoint]:
+        self.gateway(gateway_id)
+        query = (
+            select(schema.read_points)
+            .where(schema.read_points.c.gateway_id == gateway_id)
+            .order_by(schema.read_points.c.antenna)
+        )
+        with translated(), self.engine.connect() as conn:
+            return [ReadPoint(**row_dict(row)) for row in conn.execute(query)]
+
+    def read_point_names(self) -> dict[tuple[str, int], str]:
+        """Every registered read point: (gateway, antenna) -> name."""
+        t = schema.read_points
+        with translated(), self.engine.connect() as conn:
+            rows = conn.execute(select(t.c.gateway_id, t.c.antenna, t.c.name))
+            return {(row.gateway_id, row.antenna): row.name for row in rows}
+
+    # shipments
+
+    def create_shipment(
+        self,
+        carrier_id: str,
+        *,
+        reference: str,
+        epcs: Iterable[str] = (),
+        sscc: str | None = None,
+        origin_site: str | None = None,
+        destination_site: str | None = None,
+    ) -> Shipment:
+        for site_id in (origin_site, destination_site):
+            if site_id is not None:
+                self.site(site_id)
+        shipment = Shipment(
+            id="shp_" + secrets.token_hex(_SHIPMENT_ID_BYTES),
+            carrier_id=carrier_id,
+            reference=reference,
+            status=ShipmentStatus.REGISTERED,
+            origin_site=origin_site,
+            destination_site=destination_site,
+            sscc=sscc,
+            created_at=time.time_ns(),
+            epcs=tuple(sorted(set(epcs))),
+        )
+        values = _fields(shipment)
+        del values["epcs"]
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(schema.shipments).values(values))
+                if shipment.epcs:
+                    conn.execute(
+                        insert(schema.shipment_tags),
+                        [{"epc": epc, "shipment_id": shipment.id} for epc in shipment.epcs],
+                    )
+        except IntegrityError as exc:
+            raise Conflict(_shipment_conflict(exc, reference)) from None
+        return shipment
+
+    def shipment(self, shipment_id: str, *, carrier_id: str | None) -> Shipment:
+        """A shipment; NotFound also when it belongs to another carrier (no hint it exists)."""
+        conditions = [schema.shipments.c.id == shipment_id]
+        if carrier_id is not None:
+            conditions.append(schema.shipments.c.carrier_id == carrier_id)
+        with translated(), self.engine.connect() as conn:
+            row = conn.execute(select(schema.shipments).where(and_(*conditions))).first()
+            if row is None:
+                raise NotFound(f"no shipment {shipment_id!r}")
+            epcs = conn.scalars(
+                select(schema.shipment_tags.c.epc)
+                .where(schema.shipment_tags.c.shipment_id == shipment_id)
+                .order_by(schema.shipment_tags.c.epc)
+            ).all()
+        return _shipment(row_dict(row), tuple(epcs))
+
+    def shipments(
+        self, carrier_id: str | None, *, after: str | None = None, limit: int = 100
+    ) -> list[Shipment]:
+        query = select(schema.shipments).order_by(schema.shipments.c.id).limit(_limit(limit))
+        if carrier_id is not None:
+            query = query.where(schema.shipments.c.carrier_id == carrier_id)
+        if after is not None:
+            query = query.where(schema.shipments.c.id > after)
+        with translated(), self.engine.connect() as conn:
+            return [_shipment(row_dict(row), ()) for row in conn.execute(query)]
+
+    def set_shipment_status(
+        self, shipment_id: str, status: ShipmentStatus, *, carrier_id: str | None
+    ) -> Shipment:
+        self.shipment(shipment_id, carrier_id=carrier_id)
+        with translated(), self.engine.begin() as conn:
+            conn.execute(
+                update(schema.shipments)
+                .where(schema.shipments.c.id == shipment_id)
+                .values(status=status.value)
+            )
+        return self.shipment(shipment_id, carrier_id=carrier_id)
+
+    # helpers
+
+    def _insert(self, table: Any, values: dict[str, Any], *, what: str) -> None:  # noqa: ANN401
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(table).values(values))
+        except IntegrityError:
+            raise Conflict(f"{what} already exists") from None
+
+    def _get(self, table: Any, column: Any, key: str, *, what: str) -> dict[str, Any]:  # noqa: ANN401
+        with translated(), self.engine.connect() as conn:
+            row = conn.execute(select(table).where(column == key)).first()
+        if row is None:
+            raise NotFound(f"no {what} {key!r}")
+        return row_dict(row)
+
+    def _page(
+        self,
+        table: Any,  # noqa: ANN401
+        column: Any,  # noqa: ANN401
+        after: str | None,
+        limit: int,
+    ) -> list[dict[str, Any]]:
+        query = select(table).order_by(column).limit(_limit(limit))
+        if after is not None:
+            query = query.where(column > after)
+        with translated(), self.engine.connect() as conn:
+            return [row_dict(row) for row in conn.execute(query)]
+
+
+def _limit(limit: int) -> int:
+    return max(1, min(limit, MAX_PAGE))
+
+
+def _fields(record: Any) -> dict[str, Any]:  # noqa: ANN401 (a slots dataclass)
+    return {name: getattr(record, name) for name in record.__slots__}
+
+
+def _site(row: dict[str, Any]) -> Site:
+    return Site(**{**row, "kind": SiteKind(row["kind"])})
+
+
+def _shipment(row: dict[str, Any], epcs: tuple[str, ...]) -> Shipment:
+    return Shipment(**{**row, "status": ShipmentStatus(row["status"]), "epcs": epcs})
+
+
+def _shipment_conflict(exc: IntegrityError, reference: str) -> str:
+    text = str(exc.orig)
+    if "shipment_tags" in text or "epc" in text:
+        return "an EPC of this shipment already belongs to another shipment"
+    if "sscc" in text:
+        return "a shipment with this SSCC already exists"
+    return f"shipment reference {reference!r} already exists"

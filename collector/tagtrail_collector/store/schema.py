@@ -1,0 +1,169 @@
+"""The registry's tables (SQLAlchemy Core). Times are epoch nanoseconds (BigInteger, UTC).
+
+Reference data: carriers, api_keys, sites, gateways, read_points, shipments, shipment_tags.
+Projections kept on ingest: tag_locations (latest event per EPC), tag_visits (site visits per
+EPC), gateway_positions (latest fix per gateway), gateway_status. Plus dead_letters.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+_ID = 64  # identifiers, as in the wire contract
+
+carriers = Table(
+    "carriers",
+    metadata,
+    Column("id", String(_ID), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(32), primary_key=True),  # the key's public prefix
+    Column("hash", String(64), nullable=False),  # sha256 hex of the whole key
+    Column("role", String(16), nullable=False),  # "carrier" or "admin"
+    Column("carrier_id", String(_ID), ForeignKey("carriers.id"), nullable=True),
+    Column("label", String(200), nullable=False, default=""),
+    Column("created_at", BigInteger, nullable=False),
+    Column("revoked_at", BigInteger, nullable=True),
+)
+
+sites = Table(
+    "sites",
+    metadata,
+    Column("id", String(_ID), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(16), nullable=False),  # port, warehouse, yard, vehicle, border
+    Column("lat", Float, nullable=True),
+    Column("lon", Float, nullable=True),
+    Column("radius_m", Float, nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+gateways = Table(
+    "gateways",
+    metadata,
+    Column("id", String(_ID), primary_key=True),
+    Column("site_id", String(_ID), ForeignKey("sites.id"), nullable=False),
+    Column("mobile", Boolean, nullable=False, default=False),
+    Column("description", String(200), nullable=False, default=""),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+read_points = Table(
+    "read_points",
+    metadata,
+    Column("gateway_id", String(_ID), ForeignKey("gateways.id"), primary_key=True),
+    Column("antenna", Integer, primary_key=True),
+    Column("name", String(_ID), nullable=False),
+    Column("zone", String(200), nullable=False, default=""),
+)
+
+shipments = Table(
+    "shipments",
+    metadata,
+    Column("id", String(32), primary_key=True),  # random, not guessable: "shp_..."
+    Column("carrier_id", String(_ID), ForeignKey("carriers.id"), nullable=False),
+    Column("reference", String(200), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("origin_site", String(_ID), ForeignKey("sites.id"), nullable=True),
+    Column("destination_site", String(_ID), ForeignKey("sites.id"), nullable=True),
+    Column("sscc", String(18), nullable=True, unique=True),
+    Column("created_at", BigInteger, nullable=False),
+    UniqueConstraint("carrier_id", "reference", name="uq_shipment_reference"),
+)
+
+shipment_tags = Table(
+    "shipment_tags",
+    metadata,
+    Column("epc", String(124), primary_key=True),
+    Column("shipment_id", String(32), ForeignKey("shipments.id"), nullable=False, index=True),
+)
+
+tag_locations = Table(
+    "tag_locations",
+    metadata,
+    Column("epc", String(124), primary_key=True),
+    Column("event_time", BigInteger, nullable=False),
+    Column("event", String(8), nullable=False),
+    Column("gateway_id", String(_ID), nullable=False),
+    Column("site_id", String(_ID), nullable=False, index=True),
+    Column("read_point", String(_ID), nullable=False),
+    Column("lat", Float, nullable=True),
+    Column("lon", Float, nullable=True),
+    Column("fix_age_s", Float, nullable=True),
+    Column("sscc", String(18), nullable=True, index=True),
+    Column("updated_at", BigInteger, nullable=False),
+)
+
+tag_visits = Table(
+    "tag_visits",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("epc", String(124), nullable=False),
+    Column("site_id", String(_ID), nullable=False),
+    Column("gateway_id", String(_ID), nullable=False),
+    Column("arrived", BigInteger, nullable=False),
+    Column("last_seen", BigInteger, nullable=False),
+    Index("ix_tag_visits_epc_arrived", "epc", "arrived"),
+)
+
+gateway_positions = Table(
+    "gateway_positions",
+    metadata,
+    Column("gateway_id", String(_ID), primary_key=True),
+    Column("time", BigInteger, nullable=False),
+    Column("lat", Float, nullable=False),
+    Column("lon", Float, nullable=False),
+    Column("hdop", Float, nullable=True),
+    Column("speed_mps", Float, nullable=True),
+    Column("course_deg", Float, nullable=True),
+)
+
+gateway_status = Table(
+    "gateway_status",
+    metadata,
+    Column("gateway_id", String(_ID), primary_key=True),
+    Column("site_id", String(_ID), nullable=False),
+    Column("time", BigInteger, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("payload", Text, nullable=False),  # the Status message as JSON
+)
+
+dead_letters = Table(
+    "dead_letters",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("received_at", BigInteger, nullable=False, index=True),
+    Column("topic", String(300), nullable=False),
+    Column("gateway_id", String(_ID), nullable=True),
+    Column("reason", String(32), nullable=False),  # a stable code for counting
+    Column("detail", Text, nullable=False),
+    Column("payload", LargeBinary, nullable=False),
+)
+
+schema_migrations = Table(
+    "schema_migrations",
+    metadata,
+    Column("version", Integer, primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("applied_at", BigInteger, nullable=False),
+)

@@ -1,0 +1,108 @@
+"""Queries on the time series: an EPC's sightings (for visit rebuilds) and shipment tracks.
+
+InfluxQL is built from values checked against strict patterns (EPC hex, identifiers, integers)
+before they are quoted, so no caller text reaches a query unchecked.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from tagtrail_collector.store.influx import Influx
+
+_EPC: Final = re.compile(r"[0-9A-F]{4,124}")
+_ID: Final = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+
+
+@dataclass(frozen=True, slots=True)
+class TrackPoint:
+    time_ns: int
+    kind: str  # "sighting" or "gateway-fix"
+    site: str
+    gateway: str
+    lat: float | None = None
+    lon: float | None = None
+    read_point: str | None = None
+    event: str | None = None
+    epc: str | None = None
+
+
+class Series:
+    """Reads from the ``observation`` and ``position`` measurements (see store/points.py)."""
+
+    def __init__(self, influx: Influx) -> None:
+        self.influx = influx
+
+    def history(self, epc: str, since_ns: int) -> list[tuple[int, str, str]]:
+        """Every sighting of ``epc`` from ``since_ns``: (time_ns, site, gateway), time-sorted."""
+        q = (
+            'SELECT "count", "site", "gateway" FROM "observation" '  # noqa: S608
+            f"WHERE \"epc\" = '{_epc(epc)}' AND time >= {int(since_ns)} ORDER BY time ASC"
+        )
+        out: list[tuple[int, str, str]] = []
+        for series in self.influx.query(q):
+            for row in series.rows():
+                out.append((int(row["time"]), str(row["site"]), str(row["gateway"])))
+        out.sort()
+        return out
+
+    def sightings(
+        self, epcs: Sequence[str], start_ns: int, end_ns: int, limit: int
+    ) -> list[TrackPoint]:
+        if not epcs:
+            return []
+        which = " OR ".join(f"\"epc\" = '{_epc(e)}'" for e in epcs)
+        q = (
+            'SELECT "lat", "lon", "count", "site", "gateway", "read_point", "event", "epc" '  # noqa: S608
+            f'FROM "observation" WHERE ({which}) AND time >= {int(start_ns)} '
+            f"AND time < {int(end_ns)} ORDER BY time ASC LIMIT {int(limit)}"
+        )
+        return [
+            TrackPoint(
+                time_ns=int(row["time"]),
+                kind="sighting",
+                site=str(row["site"]),
+                gateway=str(row["gateway"]),
+                lat=row["lat"],
+                lon=row["lon"],
+                read_point=row["read_point"],
+                event=row["event"],
+                epc=row["epc"],
+            )
+            for series in self.influx.query(q)
+            for row in series.rows()
+        ]
+
+    def fixes(self, gateway: str, start_ns: int, end_ns: int, limit: int) -> list[TrackPoint]:
+        q = (
+            'SELECT "lat", "lon", "site" FROM "position" '  # noqa: S608
+            f"WHERE \"gateway\" = '{_gateway(gateway)}' AND time >= {int(start_ns)} "
+            f"AND time < {int(end_ns)} ORDER BY time ASC LIMIT {int(limit)}"
+        )
+        return [
+            TrackPoint(
+                time_ns=int(row["time"]),
+                kind="gateway-fix",
+                site=str(row["site"]),
+                gateway=gateway,
+                lat=row["lat"],
+                lon=row["lon"],
+            )
+            for series in self.influx.query(q)
+            for row in series.rows()
+        ]
+
+
+def _epc(epc: str) -> str:
+    if not _EPC.fullmatch(epc):
+        raise ValueError(f"not an EPC: {epc!r}")
+    return epc
+
+
+def _gateway(gateway: str) -> str:
+    if not _ID.fullmatch(gateway):
+        raise ValueError(f"not a gateway id: {gateway!r}")
+    return gateway

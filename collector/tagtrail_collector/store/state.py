@@ -1,0 +1,326 @@
+"""Projections kept on ingest (latest sighting per EPC, site visits, gateway positions and
+status, dead letters) and the queries the API answers from them."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from itertools import groupby
+from typing import Any, Final
+
+from sqlalchemy import Connection, Engine, Table, and_, delete, func, insert, select, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.dml import Insert
+from sqlalchemy.sql.elements import ColumnElement
+
+from tagtrail_collector.store import schema
+from tagtrail_collector.store.db import translated
+from tagtrail_collector.store.projection import Sighting, Visit, advance, latest, rebuild
+from tagtrail_collector.store.records import (
+    DeadLetter,
+    GatewayPosition,
+    NewDeadLetter,
+    Shipment,
+    row_dict,
+)
+
+History = Callable[[str, int], list[tuple[int, str, str]]]
+"""(epc, since_ns) -> time-sorted (time_ns, site, gateway) sightings, from the time series."""
+
+_CHUNK: Final = 400
+
+
+class State:
+    """The ingest-side projections. ``history`` re-reads an EPC's sightings for late data."""
+
+    def __init__(self, engine: Engine, *, history: History) -> None:
+        self.engine = engine
+        self.history = history
+
+    # ingest
+
+    def apply_sightings(self, sightings: Sequence[Sighting]) -> int:
+        """Fold sightings into locations and visits in one transaction; returns rebuilds done."""
+        by_epc = {
+            epc: sorted(group, key=lambda s: s.order)
+            for epc, group in groupby(sorted(sightings, key=lambda s: s.epc), key=lambda s: s.epc)
+        }
+        rebuilds = 0
+        with translated(), self.engine.begin() as conn:
+            for chunk in _chunks(sorted(by_epc)):
+                current = _locations(conn, chunk)
+                rows = []
+                for epc in chunk:
+                    best = latest(current.get(epc), by_epc[epc])
+                    if best is not None and best is not current.get(epc):
+                        rows.append(_location_row(best))
+                if rows:
+                    conn.execute(_upsert_locations(conn, rows))
+                last_visits = _last_visits(conn, chunk)
+                for epc in chunk:
+                    rebuilds += self._advance_visits(conn, last_visits.get(epc), by_epc[epc])
+        return rebuilds
+
+    def _advance_visits(
+        self, conn: Connection, last: Visit | None, sightings: list[Sighting]
+    ) -> int:
+        plan = advance(last, sightings)
+        table = schema.tag_visits
+        for visit in plan.updates:
+            conn.execute(
+                table.update().where(table.c.id == visit.id).values(last_seen=visit.last_seen)
+            )
+        if plan.inserts:
+            conn.execute(insert(table), [_visit_row(v) for v in plan.inserts])
+        if plan.rebuild_from is None:
+            return 0
+        epc = sightings[0].epc
+        start = conn.scalar(
+            select(func.max(table.c.arrived)).where(
+                table.c.epc == epc, table.c.arrived <= plan.rebuild_from
+            )
+        )
+        start = 0 if start is None else int(start)
+        conn.execute(delete(table).where(table.c.epc == epc, table.c.arrived >= start))
+        visits = rebuild(epc, self.history(epc, start))
+        if visits:
+            conn.execute(insert(table), [_visit_row(v) for v in visits])
+        return 1
+
+    def apply_positions(self, positions: Iterable[GatewayPosition]) -> None:
+        """Keep each gateway's latest fix (greatest time)."""
+        best: dict[str, GatewayPosition] = {}
+        for position in positions:
+            if position.gateway_id not in best or position.time > best[position.gateway_id].time:
+                best[position.gateway_id] = position
+        if not best:
+            return
+        rows = [
+            {name: getattr(p, name) for name in GatewayPosition.__slots__} for p in best.values()
+        ]
+        table = schema.gateway_positions
+        with translated(), self.engine.begin() as conn:
+            conn.execute(
+                _upsert(conn, table, rows, "gateway_id", newer=lambda ex, t: ex.time > t.time)
+            )
+
+    def apply_status(
+        self, gateway_id: str, site_id: str, when: int, state: str, payload: str
+    ) -> None:
+        row = {
+            "gateway_id": gateway_id,
+            "site_id": site_id,
+            "time": when,
+            "state": state,
+            "payload": payload,
+        }
+        table = schema.gateway_status
+        with translated(), self.engine.begin() as conn:
+            conn.execute(
+                _upsert(conn, table, [row], "gateway_id", newer=lambda ex, t: ex.time >= t.time)
+            )
+
+    def add_dead_letters(self, letters: Sequence[NewDeadLetter]) -> None:
+        """Keep payloads that cannot be stored, in one transaction."""
+        if not letters:
+            return
+        now = time.time_ns()
+        rows = [
+            {
+                "received_at": now,
+                "topic": letter.topic[:300],
+                "gateway_id": letter.gateway_id,
+                "reason": letter.reason[:32],
+                "detail": letter.detail,
+                "payload": letter.payload,
+            }
+            for letter in letters
+        ]
+        with translated(), self.engine.begin() as conn:
+            conn.execute(insert(schema.dead_letters), rows)
+
+    # queries
+
+    def location(self, shipment: Shipment) -> Sighting | None:
+        """The shipment's latest sighting over its registered EPCs and its SSCC-linked tags."""
+        t = schema.tag_locations
+        order = (t.c.event_time.desc(), t.c.gateway_id.desc(), t.c.read_point.desc())
+        found: list[Sighting] = []
+        with translated(), self.engine.connect() as conn:
+            if shipment.epcs:
+                linked = select(schema.shipment_tags.c.epc).where(
+                    schema.shipment_tags.c.shipment_id == shipment.id
+                )
+                row = conn.execute(
+                    select(t).where(t.c.epc.in_(linked)).order_by(*order).limit(1)
+                ).first()
+                if row is not None:
+                    found.append(_sighting(row_dict(row)))
+            if shipment.sscc:
+                row = conn.execute(
+                    select(t).where(t.c.sscc == shipment.sscc).order_by(*order).limit(1)
+                ).first()
+                if row is not None:
+                    found.append(_sighting(row_dict(row)))
+        return latest(None, found)
+
+    def visits(self, shipment: Shipment) -> list[Visit]:
+        """Visits of the shipment's tags (registered EPCs and SSCC-linked), in time order."""
+        v = schema.tag_visits
+        epcs = select(schema.shipment_tags.c.epc).where(
+            schema.shipment_tags.c.shipment_id == shipment.id
+        )
+        condition: ColumnElement[bool] = v.c.epc.in_(epcs)
+        if shipment.sscc:
+            by_sscc = select(schema.tag_locations.c.epc).where(
+                schema.tag_locations.c.sscc == shipment.sscc
+            )
+            condition = condition | v.c.epc.in_(by_sscc)
+        with translated(), self.engine.connect() as conn:
+            rows = conn.execute(select(v).where(condition).order_by(v.c.arrived, v.c.id))
+            return [_visit(row_dict(row)) for row in rows]
+
+    def shipments_at(
+        self, site_id: str, carrier_id: str | None, *, after: str | None, limit: int
+    ) -> list[str]:
+        """Ids of shipments (of one carrier, or all) with a tag whose latest sighting is here."""
+        t, st, s = schema.tag_locations, schema.shipment_tags, schema.shipments
+        by_tag = (
+            select(s.c.id)
+            .join(st, st.c.shipment_id == s.c.id)
+            .join(t, t.c.epc == st.c.epc)
+            .where(t.c.site_id == site_id)
+        )
+        by_sscc = select(s.c.id).join(t, t.c.sscc == s.c.sscc).where(t.c.site_id == site_id)
+        if carrier_id is not None:
+            by_tag = by_tag.where(s.c.carrier_id == carrier_id)
+            by_sscc = by_sscc.where(s.c.carrier_id == carrier_id)
+        if after is not None:
+            by_tag = by_tag.where(s.c.id > after)
+            by_sscc = by_sscc.where(s.c.id > after)
+        union = by_tag.union(by_sscc).subquery()
+        query = select(union.c.id).order_by(union.c.id).limit(limit)
+        with translated(), self.engine.connect() as conn:
+            return list(conn.scalars(query))
+
+    def gateway_position(self, gateway_id: str) -> GatewayPosition | None:
+        table = schema.gateway_positions
+        with translated(), self.engine.connect() as conn:
+            row = conn.execute(select(table).where(table.c.gateway_id == gateway_id)).first()
+        return None if row is None else GatewayPosition(**row_dict(row))
+
+    def dead_letters(self, *, after: int | None = None, limit: int = 100) -> list[DeadLetter]:
+        table = schema.dead_letters
+        query = select(table).order_by(table.c.id).limit(limit)
+        if after is not None:
+            query = query.where(table.c.id > after)
+        with translated(), self.engine.connect() as conn:
+            return [DeadLetter(**row_dict(row)) for row in conn.execute(query)]
+
+    def dead_letter_counts(self) -> dict[str, int]:
+        table = schema.dead_letters
+        query = select(table.c.reason, func.count()).group_by(table.c.reason)
+        with translated(), self.engine.connect() as conn:
+            return {reason: int(count) for reason, count in conn.execute(query)}
+
+
+def _chunks(items: list[str]) -> Iterable[list[str]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
+
+
+def _locations(conn: Connection, epcs: list[str]) -> dict[str, Sighting]:
+    t = schema.tag_locations
+    rows = conn.execute(select(t).where(t.c.epc.in_(epcs)))
+    return {row.epc: _sighting(row_dict(row)) for row in rows}
+
+
+def _last_visits(conn: Connection, epcs: list[str]) -> dict[str, Visit]:
+    v = schema.tag_visits
+    newest = (
+        select(v.c.epc, func.max(v.c.arrived).label("arrived"))
+        .where(v.c.epc.in_(epcs))
+        .group_by(v.c.epc)
+        .subquery()
+    )
+    query = select(v).join(newest, and_(v.c.epc == newest.c.epc, v.c.arrived == newest.c.arrived))
+    return {row.epc: _visit(row_dict(row)) for row in conn.execute(query)}
+
+
+def _sighting(row: dict[str, Any]) -> Sighting:
+    return Sighting(
+        epc=row["epc"],
+        time_ns=row["event_time"],
+        site=row["site_id"],
+        gateway=row["gateway_id"],
+        read_point=row["read_point"],
+        event=row["event"],
+        lat=row["lat"],
+        lon=row["lon"],
+        fix_age_s=row["fix_age_s"],
+        sscc=row["sscc"],
+    )
+
+
+def _location_row(s: Sighting) -> dict[str, Any]:
+    return {
+        "epc": s.epc,
+        "event_time": s.time_ns,
+        "event": s.event,
+        "gateway_id": s.gateway,
+        "site_id": s.site,
+        "read_point": s.read_point,
+        "lat": s.lat,
+        "lon": s.lon,
+        "fix_age_s": s.fix_age_s,
+        "sscc": s.sscc,
+        "updated_at": time.time_ns(),
+    }
+
+
+def _visit(row: dict[str, Any]) -> Visit:
+    return Visit(
+        row["epc"], row["site_id"], row["gateway_id"], row["arrived"], row["last_seen"], row["id"]
+    )
+
+
+def _visit_row(v: Visit) -> dict[str, Any]:
+    return {
+        "epc": v.epc,
+        "site_id": v.site,
+        "gateway_id": v.gateway,
+        "arrived": v.arrived,
+        "last_seen": v.last_seen,
+    }
+
+
+def _upsert_locations(conn: Connection, rows: list[dict[str, Any]]) -> Insert:
+    def newer(ex: Any, t: Any) -> Any:  # noqa: ANN401 (SQL expressions)
+        key = (ex.event_time, ex.gateway_id, ex.read_point, ex.event)
+        return tuple_(*key) > tuple_(t.event_time, t.gateway_id, t.read_point, t.event)
+
+    return _upsert(conn, schema.tag_locations, rows, "epc", newer=newer)
+
+
+def _upsert(
+    conn: Connection,
+    table: Table,
+    rows: list[dict[str, Any]],
+    key: str,
+    *,
+    newer: Callable[[Any, Any], Any],
+) -> Insert:
+    """INSERT ... ON CONFLICT (key) DO UPDATE ... WHERE newer(excluded, current)."""
+    dialect = conn.dialect.name
+    if dialect == "sqlite":
+        stmt: Any = sqlite.insert(table).values(rows)
+    elif dialect == "postgresql":
+        stmt = postgresql.insert(table).values(rows)
+    else:
+        raise NotImplementedError(f"registry on {dialect} is not supported (SQLite, PostgreSQL)")
+    excluded = stmt.excluded
+    columns = {c.name: excluded[c.name] for c in table.columns if c.name != key}
+    upsert: Insert = stmt.on_conflict_do_update(
+        index_elements=[table.c[key]], set_=columns, where=newer(excluded, table.c)
+    )
+    return upsert
