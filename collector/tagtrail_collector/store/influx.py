@@ -88,6 +88,12 @@ class Influx:
     def close(self) -> None:
         self._http.close()
 
+    def __enter__(self) -> Influx:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
     def ping(self) -> str:
         """The server's version; raises StoreUnavailable when it does not answer."""
         response = self._request("GET", "/ping")

@@ -1,0 +1,48 @@
+"""Collector fixtures: an in-process collector on the real broker, InfluxDB and a SQLite file."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tagtrail_collector.config import CollectorConfig
+from tagtrail_collector.service import Collector
+from tagtrail_testbed.influxdb import InfluxServer
+from tagtrail_testbed.mosquitto import Broker
+
+
+def make_config(
+    broker: Broker, influx: InfluxServer, db: str, registry: Path, **sections: Any
+) -> CollectorConfig:
+    data: dict[str, Any] = {
+        "mqtt": {"host": "127.0.0.1", "port": broker.port, "keepalive_s": 10},
+        "influx": {"url": influx.url, "database": db, "timeout_s": 5.0},
+        "registry": {"url": f"sqlite:///{registry}"},
+        "ingest": {"batch_max_delay_s": 0.05, "retry_base_s": 0.2, "retry_cap_s": 2.0},
+        "log": {"level": "WARNING", "format": "text"},
+    }
+    for name, values in sections.items():
+        data[name] = {**data.get(name, {}), **values}
+    return CollectorConfig(**data)
+
+
+@pytest.fixture
+def collector_factory(
+    mosquitto: Broker, influxdb: tuple[InfluxServer, str], tmp_path: Path
+) -> Iterator[Callable[..., Collector]]:
+    server, db = influxdb
+    started: list[Collector] = []
+
+    def start(**sections: Any) -> Collector:
+        registry = sections.pop("registry_path", tmp_path / "registry.db")
+        collector = Collector(make_config(mosquitto, server, db, registry, **sections))
+        collector.start()
+        started.append(collector)
+        return collector
+
+    yield start
+    for collector in started:
+        collector.stop()
