@@ -125,6 +125,7 @@ def admin_carrier(
 @admin_app.command("site")
 def admin_site(
     site_id: Annotated[str, typer.Argument(help="site id")],
+    *,
     name: Annotated[str, typer.Option(help="display name")],
     kind: Annotated[str, typer.Option(help="port, warehouse, yard, vehicle or border")],
     lat: float | None = None,

@@ -7,14 +7,14 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from tagtrail_collector.service import Collector
-from tagtrail_protocol import EventKind
+from tagtrail_protocol import EventKind, ObservationBatch, ObservationItem
 from tagtrail_testbed.gateway import T0, FakeGateway, item
 from tagtrail_testbed.influxdb import InfluxServer
 from tagtrail_testbed.mosquitto import Broker
 
 
 def count_points(server: InfluxServer, db: str, measurement: str = "observation") -> int:
-    body = server.query(f'SELECT count("count") FROM "{measurement}"', db=db)
+    body = server.query(f'SELECT count("count") FROM "{measurement}"', db=db)  # noqa: S608
     series = body["results"][0].get("series")
     return int(series[0]["values"][0][1]) if series else 0
 
@@ -49,14 +49,12 @@ def test_a_batch_is_stored_then_acked_and_a_replay_changes_nothing(
         assert wait_for(lambda: gw.ack_messages >= 2)
     assert count_points(server, db) == 51
     state = collector.state
-    registry_epcs = {epc for epc in epcs}
+    registry_epcs = set(epcs)
     assert registry_epcs <= _located(collector)
     assert state.dead_letter_counts() == {}
 
 
-def _replay(gw: FakeGateway, items: list, seq: int):  # type: ignore[no-untyped-def]
-    from tagtrail_protocol import ObservationBatch  # noqa: PLC0415
-
+def _replay(gw: FakeGateway, items: list[ObservationItem], seq: int) -> ObservationBatch:
     return ObservationBatch(
         gateway=gw.topic.gateway, boot_id=gw.boot_id, seq=seq, sent_at=T0, items=tuple(items)
     )

@@ -19,6 +19,7 @@ from tagtrail_protocol import (
     Ack,
     Codec,
     EventKind,
+    FixQuality,
     Kind,
     ObservationBatch,
     ObservationItem,
@@ -140,7 +141,7 @@ class FakeGateway:
         return False
 
 
-def item(  # noqa: PLR0913
+def item(
     epc: str,
     *,
     at: datetime = T0,
@@ -174,5 +175,5 @@ def item(  # noqa: PLR0913
 
 def fix(lat: float, lon: float, *, at: datetime) -> PositionFix:
     return PositionFix(
-        lat=lat, lon=lon, time=at, mono_ns=1, clock_synced=True, quality="gps", hdop=0.9
+        lat=lat, lon=lon, time=at, mono_ns=1, clock_synced=True, quality=FixQuality.GPS, hdop=0.9
     )

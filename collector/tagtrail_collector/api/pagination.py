@@ -22,7 +22,7 @@ def encode_cursor(key: Any) -> str:  # noqa: ANN401 (any JSON value)
 
 
 def decode_cursor(cursor: str | None) -> Any:  # noqa: ANN401
-    if cursor is None:
+    if not cursor:  # absent or empty: the first page
         return None
     try:
         padded = cursor + "=" * (-len(cursor) % 4)

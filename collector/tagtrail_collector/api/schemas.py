@@ -77,6 +77,7 @@ class LocationOut(BaseModel):
     epc: str | None = None
     time: datetime | None = Field(None, description="when the latest sighting happened")
     age_s: float | None = Field(None, description="seconds since that sighting (or the fix)")
+    stale: bool = Field(default=False, description="older than the service's stale_after_s")
     aboard_mobile_gateway: bool = False
     coordinates: Coordinates | None = None
 

@@ -66,6 +66,7 @@ def location_out(svc: Services, shipment: Shipment) -> LocationOut:
         coordinates = Coordinates(lat=seen.lat, lon=seen.lon, source="event-fix")
     else:
         coordinates = _site_coordinates(svc, seen.site)
+    age = max(0.0, (time.time_ns() - freshest) / 1e9)
     return LocationOut(
         shipment_id=shipment.id,
         located=True,
@@ -75,7 +76,8 @@ def location_out(svc: Services, shipment: Shipment) -> LocationOut:
         event=seen.event,  # type: ignore[arg-type]
         epc=seen.epc,
         time=dt(seen.time_ns),
-        age_s=max(0.0, (time.time_ns() - freshest) / 1e9),
+        age_s=age,
+        stale=age > svc.settings.stale_after_s,
         aboard_mobile_gateway=aboard,
         coordinates=coordinates,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import secrets
 import socket
 import ssl
 import time
@@ -53,7 +54,8 @@ class Subscriber:
 
     def _make_client(self) -> mqtt.Client:
         s = self.settings
-        client_id = s.client_id or f"tagtrail-collector-{socket.gethostname()}-{os.getpid()}"
+        suffix = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+        client_id = s.client_id or f"tagtrail-collector-{suffix}"
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True)
         if s.username:
             password = s.password.get_secret_value() if s.password else None

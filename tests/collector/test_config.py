@@ -1,0 +1,59 @@
+"""Configuration: the commented example covers every option; errors name the key."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from pydantic import BaseModel
+
+from tagtrail_collector.config import CollectorConfig, load_config
+from tagtrail_collector.errors import ConfigError
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "collector" / "collector.example.toml"
+
+
+def keys(model: type[BaseModel], prefix: str = "") -> set[str]:
+    found = set()
+    for name, field in model.model_fields.items():
+        annotation = field.annotation
+        inner = getattr(annotation, "__args__", (annotation,))
+        nested = [a for a in inner if isinstance(a, type) and issubclass(a, BaseModel)]
+        found |= keys(nested[0], f"{prefix}{name}.") if nested else {f"{prefix}{name}"}
+    return found
+
+
+def test_example_is_valid_and_mentions_every_option() -> None:
+    config = load_config(EXAMPLE)
+    assert config.mqtt.share_group == "ingest"
+    mentioned, section = set(), ""
+    for line in EXAMPLE.read_text().splitlines():
+        header = re.match(r"^\[([a-z_]+)\]", line)
+        section = header.group(1) if header else section
+        option = re.match(r"^#?\s*([a-z_]+)\s*=", line)
+        if option and section:
+            mentioned.add(f"{section}.{option.group(1)}")
+    assert keys(CollectorConfig) - mentioned == set()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[influx]\nurl = 'influx:8086'", "influx.url = 'influx:8086'"),
+        ("[mqtt]\nport = 0", "mqtt.port = 0"),
+        ("[mqtt]\nshare_group = 'Bad Group'", "mqtt.share_group"),
+        ("[influx]\ntoken = 't'\nusername = 'u'", "either username/password or token"),
+        ("[ingest]\nbatch_max_points = 0", "ingest.batch_max_points"),
+        ("[nope]\nx = 1", "nope"),
+        ("[mqtt\n", "not valid TOML"),
+        ("[influx]\npassword = 5", "influx.password = ***"),
+    ],
+)
+def test_errors_name_the_key(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "collector.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert message in str(caught.value)
+    assert "'5'" not in str(caught.value)
