@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Path, status
 
 from tagtrail_collector.api.deps import Admin, ServicesDep
 from tagtrail_collector.api.pagination import (
     BadCursor,
+    Cursor,
+    Limit,
     decode_cursor,
     page,
     string_cursor,
@@ -33,8 +35,6 @@ from tagtrail_collector.store import keys as api_keys
 from tagtrail_collector.store.records import Gateway, KeyInfo, Role, Site
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
-Cursor = Annotated[str | None, Query(description="next_cursor of the previous page")]
-Limit = Annotated[int | None, Query(ge=1, le=1000, description="page size")]
 Antenna = Annotated[int, Path(ge=0, le=255)]
 
 

@@ -5,12 +5,16 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
+
+from fastapi import Query
 
 from tagtrail_collector.api.schemas import Page
 from tagtrail_collector.errors import CollectorError
 
 T = TypeVar("T")
+Cursor = Annotated[str | None, Query(description="next_cursor of the previous page")]
+Limit = Annotated[int | None, Query(ge=1, le=1000, description="page size")]
 
 
 class BadCursor(CollectorError, ValueError):

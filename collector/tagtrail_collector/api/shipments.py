@@ -15,6 +15,8 @@ from fastapi import APIRouter, Query, status
 from tagtrail_collector.api.deps import CarrierId, ServicesDep
 from tagtrail_collector.api.pagination import (
     BadCursor,
+    Cursor,
+    Limit,
     decode_cursor,
     page,
     string_cursor,
@@ -40,8 +42,6 @@ from tagtrail_collector.store.points import ns
 from tagtrail_collector.store.series import TrackPoint
 
 router = APIRouter(prefix="/v1", tags=["carriers"])
-Cursor = Annotated[str | None, Query(description="next_cursor of the previous page")]
-Limit = Annotated[int | None, Query(ge=1, le=1000, description="page size")]
 MAX_TRACK_DAYS = 93
 T = TypeVar("T")
 
