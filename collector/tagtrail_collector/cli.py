@@ -22,7 +22,7 @@ ConfigOption = Annotated[
 ]
 
 
-def _fail(exc: CollectorError) -> typer.Exit:
+def _fail(exc: CollectorError | ValueError) -> typer.Exit:
     typer.echo(f"error: {exc}", err=True)
     return typer.Exit(2)
 
@@ -118,8 +118,7 @@ def admin_carrier(
         registry.create_carrier(carrier_id, name)
         typer.echo(registry.create_key(Role.CARRIER, carrier_id=carrier_id, label="first"))
     except (CollectorError, ValueError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+        raise _fail(exc) from None
 
 
 @admin_app.command("site")
@@ -147,8 +146,7 @@ def admin_site(
             site_id, name=name, kind=SiteKind(kind), lat=lat, lon=lon, radius_m=radius_m
         )
     except (CollectorError, ValueError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+        raise _fail(exc) from None
     typer.echo(f"site {site_id} registered")
 
 
@@ -170,8 +168,7 @@ def admin_gateway(
         check_id(gateway_id, what="gateway id")
         _registry(config).create_gateway(gateway_id, site_id=site, mobile=mobile)
     except (CollectorError, ValueError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+        raise _fail(exc) from None
     typer.echo(f"gateway {gateway_id} registered at {site}")
 
 

@@ -13,7 +13,7 @@ from tagtrail_collector.api.pagination import (
     Cursor,
     Limit,
     decode_cursor,
-    page,
+    keyset_page,
     string_cursor,
 )
 from tagtrail_collector.api.schemas import (
@@ -32,7 +32,7 @@ from tagtrail_collector.api.schemas import (
 )
 from tagtrail_collector.api.views import dead_letter_out, dt
 from tagtrail_collector.store import keys as api_keys
-from tagtrail_collector.store.records import Gateway, KeyInfo, Role, Site
+from tagtrail_collector.store.records import Carrier, Gateway, KeyInfo, Role, Site
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 Antenna = Annotated[int, Path(ge=0, le=255)]
@@ -40,8 +40,7 @@ Antenna = Annotated[int, Path(ge=0, le=255)]
 
 @router.post("/carriers", status_code=status.HTTP_201_CREATED)
 def create_carrier(body: CarrierIn, svc: ServicesDep, _admin: Admin) -> CarrierOut:
-    carrier = svc.registry.create_carrier(body.id, body.name)
-    return CarrierOut(id=carrier.id, name=carrier.name, created_at=dt(carrier.created_at))
+    return _carrier_out(svc.registry.create_carrier(body.id, body.name))
 
 
 @router.get("/carriers")
@@ -50,8 +49,7 @@ def list_carriers(
 ) -> Page[CarrierOut]:
     size = limit or svc.settings.page_size
     found = svc.registry.carriers(after=string_cursor(cursor), limit=size + 1)
-    items = [CarrierOut(id=c.id, name=c.name, created_at=dt(c.created_at)) for c in found[:size]]
-    return page(items, items[-1].id if items else None, more=len(found) > size)
+    return keyset_page(found, size, _carrier_out)
 
 
 @router.post("/carriers/{carrier_id}/keys", status_code=status.HTTP_201_CREATED)
@@ -74,8 +72,7 @@ def list_keys(
 ) -> Page[KeyOut]:
     size = limit or svc.settings.page_size
     found = svc.registry.keys(after=string_cursor(cursor), limit=size + 1)
-    items = [_key_out(k) for k in found[:size]]
-    return page(items, items[-1].id if items else None, more=len(found) > size)
+    return keyset_page(found, size, _key_out)
 
 
 @router.delete("/keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -97,8 +94,7 @@ def list_sites(
 ) -> Page[SiteOut]:
     size = limit or svc.settings.page_size
     found = svc.registry.sites(after=string_cursor(cursor), limit=size + 1)
-    items = [_site_out(s) for s in found[:size]]
-    return page(items, items[-1].id if items else None, more=len(found) > size)
+    return keyset_page(found, size, _site_out)
 
 
 @router.get("/sites/{site_id}")
@@ -120,8 +116,7 @@ def list_gateways(
 ) -> Page[GatewayOut]:
     size = limit or svc.settings.page_size
     found = svc.registry.gateways(after=string_cursor(cursor), limit=size + 1)
-    items = [_gateway_out(g) for g in found[:size]]
-    return page(items, items[-1].id if items else None, more=len(found) > size)
+    return keyset_page(found, size, _gateway_out)
 
 
 @router.put("/gateways/{gateway_id}/read-points/{antenna}")
@@ -153,8 +148,11 @@ def list_dead_letters(
         raise BadCursor("the cursor is not valid for this list")
     size = limit or svc.settings.page_size
     found = svc.state.dead_letters(after=after, limit=size + 1)
-    items = [dead_letter_out(d) for d in found[:size]]
-    return page(items, items[-1].id if items else None, more=len(found) > size)
+    return keyset_page(found, size, dead_letter_out)
+
+
+def _carrier_out(c: Carrier) -> CarrierOut:
+    return CarrierOut(id=c.id, name=c.name, created_at=dt(c.created_at))
 
 
 def _key_out(k: KeyInfo) -> KeyOut:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from typing import Annotated, Any, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any, Protocol, TypeVar
 
 from fastapi import Query
 
@@ -38,6 +39,22 @@ def decode_cursor(cursor: str | None) -> Any:  # noqa: ANN401
 def page(items: list[T], key: object, *, more: bool) -> Page[T]:
     """A page whose ``next_cursor`` resumes after ``key`` (None when this is the last page)."""
     return Page[T](items=items, next_cursor=encode_cursor(key) if more and items else None)
+
+
+class _Keyed(Protocol):
+    @property
+    def id(self) -> Any: ...  # noqa: ANN401 (str or int keys)
+
+
+R = TypeVar("R", bound=_Keyed)
+
+
+def keyset_page(found: Sequence[R], size: int, out: Callable[[R], T]) -> Page[T]:
+    """A page from ``size + 1`` records fetched after the cursor's key: the extra one says
+    whether there is more, and the last shown record's ``id`` is the next cursor."""
+    shown = found[:size]
+    key = shown[-1].id if shown else None
+    return page([out(record) for record in shown], key, more=len(found) > size)
 
 
 def string_cursor(cursor: str | None) -> str | None:

@@ -18,6 +18,7 @@ from tagtrail_collector.api.pagination import (
     Cursor,
     Limit,
     decode_cursor,
+    keyset_page,
     page,
     string_cursor,
 )
@@ -39,6 +40,7 @@ from tagtrail_collector.api.views import (
 )
 from tagtrail_collector.errors import NotFound
 from tagtrail_collector.store.points import ns
+from tagtrail_collector.store.records import Shipment
 from tagtrail_collector.store.series import TrackPoint
 
 router = APIRouter(prefix="/v1", tags=["carriers"])
@@ -70,9 +72,7 @@ def list_shipments(
     """The carrier's shipments, oldest id first."""
     size = limit or svc.settings.page_size
     found = svc.registry.shipments(carrier, after=string_cursor(cursor), limit=size + 1)
-    more = len(found) > size
-    key = found[size - 1].id if more else None
-    return page([shipment_out(s) for s in found[:size]], key, more=more)
+    return keyset_page(found, size, shipment_out)
 
 
 @router.get("/shipments/{shipment_id}")
@@ -145,8 +145,7 @@ def get_track(
     size = limit or svc.settings.page_size
     fetched = _track(
         svc,
-        shipment_id=shipment.id,
-        carrier=carrier,
+        shipment,
         start_ns=start_ns,
         end_ns=end_ns,
         limit=skip + size + 1,
@@ -174,23 +173,26 @@ def _track_cursor(cursor: str | None, start_ns: int) -> tuple[int, int]:
 
 
 def _track(
-    svc: ServicesDep, *, shipment_id: str, carrier: str, start_ns: int, end_ns: int, limit: int
+    svc: ServicesDep, shipment: Shipment, *, start_ns: int, end_ns: int, limit: int
 ) -> list[TrackPoint]:
-    shipment = svc.registry.shipment(shipment_id, carrier_id=carrier)
     visits = svc.state.visits(shipment)
     epcs = sorted({v.epc for v in visits} | set(shipment.epcs))
     points = svc.series.sightings(epcs, start_ns, end_ns, limit)
+    mobile = {gateway for gateway in {v.gateway for v in visits} if _is_mobile(svc, gateway)}
     for visit in visits:
-        try:
-            mobile = svc.registry.gateway(visit.gateway).mobile
-        except NotFound:
-            mobile = False
-        if mobile:
+        if visit.gateway in mobile:
             low, high = max(start_ns, visit.arrived), min(end_ns, visit.last_seen + 1)
             if low < high:
                 points += svc.series.fixes(visit.gateway, low, high, limit)
     points.sort(key=lambda p: (p.time_ns, p.kind, p.epc or ""))
     return points[:limit]
+
+
+def _is_mobile(svc: ServicesDep, gateway: str) -> bool:
+    try:
+        return svc.registry.gateway(gateway).mobile
+    except NotFound:
+        return False
 
 
 def _track_out(p: TrackPoint) -> TrackPointOut:

@@ -21,7 +21,14 @@ from uuid import UUID
 
 from tagtrail_collector.config import IngestSection
 from tagtrail_collector.errors import CollectorError, StoreUnavailable
-from tagtrail_collector.ingest.decode import BatchWork, Reject, StatusWork, Work, decode
+from tagtrail_collector.ingest.decode import (
+    BatchWork,
+    ReadPointName,
+    Reject,
+    StatusWork,
+    Work,
+    decode,
+)
 from tagtrail_collector.ingest.subscriber import Received
 from tagtrail_collector.metrics import Metrics
 from tagtrail_collector.store.influx import Influx
@@ -33,7 +40,6 @@ from tagtrail_protocol import Ack, Codec, Kind, Topic
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 Publish = Callable[[str, bytes], bool]
-ReadPointName = Callable[[str, int], str | None]
 
 
 @dataclass(frozen=True, slots=True)

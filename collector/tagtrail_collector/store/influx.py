@@ -51,7 +51,7 @@ class WriteResult:
 
 
 @dataclass(frozen=True, slots=True)
-class Series:
+class ResultSeries:
     """One series of a query result."""
 
     name: str
@@ -138,7 +138,7 @@ class Influx:
             raise PointsRejected(detail, partial="partial write" in detail)
         raise StoreError(f"InfluxDB /write answered {response.status_code}: {detail}")
 
-    def query(self, q: str, *, params: dict[str, Any] | None = None) -> list[Series]:
+    def query(self, q: str, *, params: dict[str, Any] | None = None) -> list[ResultSeries]:
         """Run one InfluxQL statement (bound ``params`` as ``$name``); times are epoch ns."""
         data: dict[str, str] = {"q": q, "db": self.settings.database, "epoch": "ns"}
         if params:
@@ -147,13 +147,13 @@ class Influx:
         body = _json(response)
         if response.status_code != 200 or "error" in body:
             raise StoreError(f"InfluxQL failed ({response.status_code}): {body.get('error', body)}")
-        series: list[Series] = []
+        series: list[ResultSeries] = []
         for result in body.get("results", []):
             if "error" in result:
                 raise StoreError(f"InfluxQL failed: {result['error']}")
             for item in result.get("series", []):
                 series.append(
-                    Series(
+                    ResultSeries(
                         name=item.get("name", ""),
                         tags=item.get("tags") or {},
                         columns=tuple(item["columns"]),
