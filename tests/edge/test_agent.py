@@ -25,6 +25,7 @@ from tagtrail_hardware.virtual import VirtualSerialPort
 from tagtrail_protocol import Codec, Status
 from tagtrail_testbed.acker import AckingSubscriber
 from tagtrail_testbed.mosquitto import Broker, BrokerUser
+from tagtrail_testbed.mqtt import close_client
 
 AGENT = Path(sys.executable).parent / "tagtrail-edge"
 SGTIN = "3074257BF7194E4000001A85"
@@ -57,7 +58,7 @@ def retained_status(port: int) -> Status:
     deadline = time.monotonic() + 10
     while not got and time.monotonic() < deadline:
         client.loop(0.1)
-    client.disconnect()
+    close_client(client)
     assert got, "no retained status"
     return got[0]
 

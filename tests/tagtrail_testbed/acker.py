@@ -17,6 +17,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from tagtrail_protocol import Ack, Codec, Kind, ObservationBatch, PositionBatch, Topic
+from tagtrail_testbed.mqtt import close_client
 
 BatchKey = tuple[str, str, int]
 
@@ -83,8 +84,7 @@ class AckingSubscriber:
         raise AssertionError(f"not reached in {timeout} s: {len(self.batches)} batches stored")
 
     def close(self) -> None:
-        self._client.disconnect()
-        self._client.loop_stop()
+        close_client(self._client)
 
     def __enter__(self) -> AckingSubscriber:
         return self

@@ -27,6 +27,7 @@ from tagtrail_protocol import (
     PositionFix,
     Topic,
 )
+from tagtrail_testbed.mqtt import close_client
 
 T0 = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
 
@@ -64,8 +65,7 @@ class FakeGateway:
         self.close()
 
     def close(self) -> None:
-        self._client.disconnect()
-        self._client.loop_stop()
+        close_client(self._client)
 
     def _on_connect(self, client: mqtt.Client, *_: Any) -> None:
         client.subscribe(str(self.topic.sibling(Kind.ACK)), qos=1)

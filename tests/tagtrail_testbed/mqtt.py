@@ -19,6 +19,17 @@ from tagtrail_testbed.errors import BedError
 from tagtrail_testbed.pki import CertFiles
 
 
+def close_client(client: paho.Client) -> None:
+    """Disconnect, stop the network thread, and close paho's wake-up socket pair.
+
+    paho 2.x closes that pair only when the client is garbage-collected, which pytest then
+    reports as an unclosed socket; it has no public call for it.
+    """
+    client.disconnect()
+    client.loop_stop()
+    client._reset_sockets()
+
+
 class ConnectRefused(BedError):
     """The broker answered CONNECT with a failure reason code."""
 
@@ -137,8 +148,7 @@ class MqttProbe:
             return None
 
     def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
+        close_client(self.client)
 
     def __enter__(self) -> Self:
         return self

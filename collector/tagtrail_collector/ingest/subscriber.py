@@ -85,6 +85,9 @@ class Subscriber:
     def stop(self) -> None:
         self._client.disconnect()
         self._client.loop_stop()
+        # paho 2.x closes the loop's wake-up socket pair only on garbage collection; close it
+        # with the connection (there is no public call for it).
+        self._client._reset_sockets()
         self.connected = False
         self.metrics.mqtt_connected.set(0)
 
