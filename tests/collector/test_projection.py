@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sqlalchemy import Engine, select
 
+from tagtrail_collector.store import schema
 from tagtrail_collector.store.db import connect
 from tagtrail_collector.store.projection import Sighting, Visit, latest, merge_visits, rebuild
 from tagtrail_collector.store.state import State
@@ -60,49 +63,55 @@ def test_a_shipment_s_tags_make_one_stay_per_site() -> None:
 
 
 @settings(max_examples=40, deadline=None)
-@given(histories, st.randoms(use_true_random=False), st.integers(1, 5))
+@given(
+    st.lists(histories, min_size=1, max_size=3),
+    st.randoms(use_true_random=False),
+    st.integers(1, 5),
+)
 def test_visits_kept_on_ingest_equal_visits_from_the_whole_history(
     tmp_path_factory: pytest.TempPathFactory,
-    history: list[tuple[int, str]],
+    histories_by_epc: list[list[tuple[int, str]]],
     rnd: random.Random,
     batches: int,
 ) -> None:
     engine = connect(f"sqlite:///{tmp_path_factory.mktemp('reg')}/registry.db")
-    stored: list[tuple[int, str, str]] = []
+    stored: list[Sighting] = []
 
-    def series(epc: str, since: int) -> list[tuple[int, str, str]]:
-        return sorted(h for h in stored if h[0] >= since)
+    def series(epcs: Sequence[str], since: int) -> dict[str, list[tuple[int, str, str]]]:
+        out: dict[str, list[tuple[int, str, str]]] = {}
+        for s in sorted(stored, key=lambda s: s.time_ns):
+            if s.epc in epcs and s.time_ns >= since:
+                out.setdefault(s.epc, []).append((s.time_ns, s.site, s.gateway))
+        return out
 
     state = State(engine, history=series)
-    sightings = [sighting("E", t, site) for t, site in history]
+    sightings = [
+        sighting(f"E{n}", t, site)
+        for n, history in enumerate(histories_by_epc)
+        for t, site in history
+    ]
     rnd.shuffle(sightings)
     size = max(1, len(sightings) // batches)
     for start in range(0, len(sightings), size):
         chunk = sightings[start : start + size]
-        stored.extend((s.time_ns, s.site, s.gateway) for s in chunk)  # the time series first
+        stored.extend(chunk)  # the time series first
         state.apply_sightings(chunk)
         if rnd.random() < 0.3:
             state.apply_sightings(chunk)  # a replayed batch changes nothing
-    expected = rebuild("E", sorted(stored))
-    kept = [Visit(v.epc, v.site, v.gateway, v.arrived, v.last_seen) for v in _visits(state)]
-    assert kept == expected
+    for n in range(len(histories_by_epc)):
+        epc = f"E{n}"
+        expected = rebuild(epc, series([epc], 0).get(epc, []))
+        assert _visits(engine, epc) == expected
     engine.dispose()
 
 
-def _visits(state: State) -> list[Visit]:
-    from tagtrail_collector.store.records import Shipment, ShipmentStatus  # noqa: PLC0415
-
-    shipment = Shipment("shp_x", "c", "r", ShipmentStatus.REGISTERED, None, None, None, 0, ("E",))
-    with state.engine.begin() as conn:
-        from sqlalchemy import insert  # noqa: PLC0415
-
-        from tagtrail_collector.store import schema  # noqa: PLC0415
-
-        conn.execute(insert(schema.carriers).values(id="c", name="c", created_at=0))
-        conn.execute(
-            insert(schema.shipments).values(
-                id="shp_x", carrier_id="c", reference="r", status="registered", created_at=0
-            )
-        )
-        conn.execute(insert(schema.shipment_tags).values(epc="E", shipment_id="shp_x"))
-    return state.visits(shipment)
+def _visits(engine: Engine, epc: str) -> list[Visit]:
+    table = schema.tag_visits
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(table).where(table.c.epc == epc).order_by(table.c.arrived)
+        ).mappings()
+        return [
+            Visit(r["epc"], r["site_id"], r["gateway_id"], r["arrived"], r["last_seen"])
+            for r in rows
+        ]

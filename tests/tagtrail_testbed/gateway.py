@@ -35,14 +35,19 @@ T0 = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
 class FakeGateway:
     """Publishes batches on ``tagtrail/v1/{site}/{gateway}/...`` and records acks."""
 
+    resend_after_s = 3.0
+    resend_cap_s = 12.0
+
     def __init__(self, host: str, port: int, *, site: str, gateway: str) -> None:
         self.topic = Topic(site, gateway, Kind.OBS)
         self.boot_id = uuid.uuid4()
         self.codec = Codec()
         self.acked: set[int] = set()
         self.ack_messages = 0
+        self.resent = 0
         self.pending: dict[int, bytes] = {}
         self._kinds: dict[int, Kind] = {}
+        self._due: dict[int, tuple[float, float]] = {}  # seq -> (next re-send, its delay)
         self._seq = 0
         self._lock = threading.Lock()
         self._subscribed = threading.Event()
@@ -79,6 +84,7 @@ class FakeGateway:
             for seq in ack.stored:
                 self.acked.add(seq)
                 self.pending.pop(seq, None)
+                self._due.pop(seq, None)
 
     def next_seq(self) -> int:
         with self._lock:
@@ -109,11 +115,35 @@ class FakeGateway:
         self._send(seq, Kind.POS, self.codec.encode(batch))
         return seq
 
+    @property
+    def in_flight(self) -> int:
+        """Batches sent and not yet acked."""
+        with self._lock:
+            return len(self.pending)
+
     def _send(self, seq: int, kind: Kind, payload: bytes) -> None:
         with self._lock:
             self.pending[seq] = payload
             self._kinds[seq] = kind
+            self._due[seq] = (time.monotonic() + self.resend_after_s, self.resend_after_s)
         self._client.publish(str(self.topic.sibling(kind)), payload, qos=1)
+
+    def resend_due(self) -> int:
+        """Re-send the unacked batches whose wait is over, doubling each one's wait (capped).
+
+        What the edge agent does: a batch goes out again until an ack names it.
+        """
+        now = time.monotonic()
+        with self._lock:
+            due = [seq for seq, (at, _) in self._due.items() if at <= now and seq in self.pending]
+            for seq in due:
+                delay = min(self._due[seq][1] * 2, self.resend_cap_s)
+                self._due[seq] = (now + delay, delay)
+            payloads = [(seq, self.pending[seq]) for seq in due]
+            self.resent += len(payloads)
+        for seq, payload in payloads:
+            self._client.publish(str(self.topic.sibling(self._kinds[seq])), payload, qos=1)
+        return len(payloads)
 
     def resend_pending(self) -> int:
         with self._lock:

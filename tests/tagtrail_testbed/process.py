@@ -100,6 +100,12 @@ class ServiceProcess:
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.popen.wait(timeout=grace)
 
+    def kill(self) -> None:
+        """SIGKILL the whole process group and reap it."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.popen.pid, signal.SIGKILL)
+        self.popen.wait(timeout=10)
+
     def stopped(self) -> bool:
         """True when no process of the group is left."""
         try:
@@ -174,9 +180,25 @@ class Service:
 
     def restart(self) -> None:
         """Stop and start again with the same configuration and ports."""
-        self.process.stop()
-        self._process = None
-        self._process = self._launch()
+        self.stop()
+        self.start()
+
+    def stop(self) -> None:
+        """Stop the process (SIGTERM, then SIGKILL); the work folder and ports are kept."""
+        if self._process is not None:
+            self._process.stop()
+            self._process = None
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group at once: no chance to finish or clean up."""
+        if self._process is not None:
+            self._process.kill()
+            self._process = None
+
+    def start(self) -> None:
+        """Start again after ``stop()`` or ``kill()``, with the same configuration and ports."""
+        if self._process is None:
+            self._process = self._launch()
 
     def close(self) -> None:
         """Stop the process group and remove the work folder; safe to call twice."""

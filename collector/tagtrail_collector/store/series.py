@@ -36,17 +36,21 @@ class Series:
     def __init__(self, influx: Influx) -> None:
         self.influx = influx
 
-    def history(self, epc: str, since_ns: int) -> list[tuple[int, str, str]]:
-        """Every sighting of ``epc`` from ``since_ns``: (time_ns, site, gateway), time-sorted."""
+    def history(self, epcs: Sequence[str], since_ns: int) -> dict[str, list[tuple[int, str, str]]]:
+        """Per EPC, every sighting from ``since_ns``: (time_ns, site, gateway), time-sorted."""
+        out: dict[str, list[tuple[int, str, str]]] = {}
+        if not epcs:
+            return out
         q = (
-            'SELECT "count", "site", "gateway" FROM "observation" '  # noqa: S608
-            f"WHERE \"epc\" = '{_epc(epc)}' AND time >= {int(since_ns)} ORDER BY time ASC"
+            'SELECT "count", "site", "gateway", "epc" FROM "observation" '  # noqa: S608
+            f"WHERE ({_any_epc(epcs)}) AND time >= {int(since_ns)}"
         )
-        out: list[tuple[int, str, str]] = []
         for series in self.influx.query(q):
             for row in series.rows():
-                out.append((int(row["time"]), str(row["site"]), str(row["gateway"])))
-        out.sort()
+                sighting = (int(row["time"]), str(row["site"]), str(row["gateway"]))
+                out.setdefault(str(row["epc"]), []).append(sighting)
+        for sightings in out.values():
+            sightings.sort()
         return out
 
     def sightings(
@@ -54,10 +58,9 @@ class Series:
     ) -> list[TrackPoint]:
         if not epcs:
             return []
-        which = " OR ".join(f"\"epc\" = '{_epc(e)}'" for e in epcs)
         q = (
             'SELECT "lat", "lon", "count", "site", "gateway", "read_point", "event", "epc" '  # noqa: S608
-            f'FROM "observation" WHERE ({which}) AND time >= {int(start_ns)} '
+            f'FROM "observation" WHERE ({_any_epc(epcs)}) AND time >= {int(start_ns)} '
             f"AND time < {int(end_ns)} ORDER BY time ASC LIMIT {int(limit)}"
         )
         return [
@@ -106,3 +109,7 @@ def _gateway(gateway: str) -> str:
     if not _ID.fullmatch(gateway):
         raise ValueError(f"not a gateway id: {gateway!r}")
     return gateway
+
+
+def _any_epc(epcs: Sequence[str]) -> str:
+    return " OR ".join(f"\"epc\" = '{_epc(e)}'" for e in epcs)

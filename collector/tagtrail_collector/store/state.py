@@ -24,8 +24,9 @@ from tagtrail_collector.store.records import (
     row_dict,
 )
 
-History = Callable[[str, int], list[tuple[int, str, str]]]
-"""(epc, since_ns) -> time-sorted (time_ns, site, gateway) sightings, from the time series."""
+History = Callable[[Sequence[str], int], dict[str, list[tuple[int, str, str]]]]
+"""(epcs, since_ns) -> per EPC its time-sorted (time_ns, site, gateway) sightings from since_ns,
+read from the time series in one query."""
 
 _CHUNK: Final = 400
 
@@ -57,35 +58,28 @@ class State:
                 if rows:
                     conn.execute(_upsert_locations(conn, rows))
                 last_visits = _last_visits(conn, chunk)
+                starts: dict[str, int] = {}
                 for epc in chunk:
-                    rebuilds += self._advance_visits(conn, last_visits.get(epc), by_epc[epc])
+                    start = _advance_visits(conn, last_visits.get(epc), by_epc[epc])
+                    if start is not None:
+                        starts[epc] = start
+                self._rebuild_visits(conn, starts)
+                rebuilds += len(starts)
         return rebuilds
 
-    def _advance_visits(
-        self, conn: Connection, last: Visit | None, sightings: list[Sighting]
-    ) -> int:
-        plan = advance(last, sightings)
+    def _rebuild_visits(self, conn: Connection, starts: dict[str, int]) -> None:
+        """Re-derive visits from each EPC's start, with one history query for all of them."""
+        if not starts:
+            return
         table = schema.tag_visits
-        for visit in plan.updates:
-            conn.execute(
-                table.update().where(table.c.id == visit.id).values(last_seen=visit.last_seen)
-            )
-        if plan.inserts:
-            conn.execute(insert(table), [_visit_row(v) for v in plan.inserts])
-        if plan.rebuild_from is None:
-            return 0
-        epc = sightings[0].epc
-        start = conn.scalar(
-            select(func.max(table.c.arrived)).where(
-                table.c.epc == epc, table.c.arrived <= plan.rebuild_from
-            )
-        )
-        start = 0 if start is None else int(start)
-        conn.execute(delete(table).where(table.c.epc == epc, table.c.arrived >= start))
-        visits = rebuild(epc, self.history(epc, start))
-        if visits:
-            conn.execute(insert(table), [_visit_row(v) for v in visits])
-        return 1
+        histories = self.history(sorted(starts), min(starts.values()))
+        rows: list[dict[str, Any]] = []
+        for epc, start in starts.items():
+            conn.execute(delete(table).where(table.c.epc == epc, table.c.arrived >= start))
+            history = [h for h in histories.get(epc, []) if h[0] >= start]
+            rows.extend(_visit_row(v) for v in rebuild(epc, history))
+        if rows:
+            conn.execute(insert(table), rows)
 
     def apply_positions(self, positions: Iterable[GatewayPosition]) -> None:
         """Keep each gateway's latest fix (greatest time)."""
@@ -222,6 +216,24 @@ class State:
         query = select(table.c.reason, func.count()).group_by(table.c.reason)
         with translated(), self.engine.connect() as conn:
             return {reason: int(count) for reason, count in conn.execute(query)}
+
+
+def _advance_visits(conn: Connection, last: Visit | None, sightings: list[Sighting]) -> int | None:
+    """Extend one EPC's visits in place; or return where its rebuild must start (late data)."""
+    plan = advance(last, sightings)
+    table = schema.tag_visits
+    for visit in plan.updates:
+        conn.execute(table.update().where(table.c.id == visit.id).values(last_seen=visit.last_seen))
+    if plan.inserts:
+        conn.execute(insert(table), [_visit_row(v) for v in plan.inserts])
+    if plan.rebuild_from is None:
+        return None
+    start = conn.scalar(
+        select(func.max(table.c.arrived)).where(
+            table.c.epc == sightings[0].epc, table.c.arrived <= plan.rebuild_from
+        )
+    )
+    return 0 if start is None else int(start)
 
 
 def _chunks(items: list[str]) -> Iterable[list[str]]:

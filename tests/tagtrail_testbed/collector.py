@@ -1,0 +1,64 @@
+"""The collector as its own process (``tagtrail-collector serve``), for tests that kill it."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from tagtrail_testbed.errors import BedError
+from tagtrail_testbed.process import Service, free_port, port_open
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    return json.dumps(str(value))  # a JSON string is a valid TOML basic string
+
+
+def toml(sections: dict[str, dict[str, Any]]) -> str:
+    """A TOML document of flat sections (all the collector's config needs)."""
+    out: list[str] = []
+    for name, values in sections.items():
+        out.append(f"[{name}]")
+        out.extend(f"{key} = {_toml_value(value)}" for key, value in values.items())
+        out.append("")
+    return "\n".join(out)
+
+
+class CollectorProcess(Service):
+    """``tagtrail-collector serve`` with a generated config; ``kill()`` and ``start()`` it."""
+
+    name = "collector"
+    host = "127.0.0.1"
+    start_timeout = 30.0
+
+    def __init__(self, sections: dict[str, dict[str, Any]]) -> None:
+        super().__init__()
+        self.sections = sections
+        self.api_port = 0
+        executable = Path(sys.executable).with_name("tagtrail-collector")
+        if not executable.exists():
+            raise BedError(f"{executable} is missing: install the collector package")
+        self.executable = executable
+        self._start()
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.api_port}"
+
+    @property
+    def config_path(self) -> Path:
+        return self.workdir / "collector.toml"
+
+    def _prepare(self) -> list[str]:
+        self.api_port = free_port()
+        api = {**self.sections.get("api", {}), "host": self.host, "port": self.api_port}
+        self.config_path.write_text(toml({**self.sections, "api": api}))
+        return [str(self.executable), "serve", "--config", str(self.config_path)]
+
+    def _ready(self) -> bool:
+        return port_open(self.host, self.api_port)
