@@ -36,9 +36,9 @@ def collector_factory(
     server, db = influxdb
     started: list[Collector] = []
 
-    def start(**sections: Any) -> Collector:
+    def start(*, broker: Broker | None = None, **sections: Any) -> Collector:
         registry = sections.pop("registry_path", tmp_path / "registry.db")
-        collector = Collector(make_config(mosquitto, server, db, registry, **sections))
+        collector = Collector(make_config(broker or mosquitto, server, db, registry, **sections))
         collector.start()
         started.append(collector)
         return collector

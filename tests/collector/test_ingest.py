@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -11,21 +10,7 @@ from tagtrail_protocol import EventKind, ObservationBatch, ObservationItem
 from tagtrail_testbed.gateway import T0, FakeGateway, item
 from tagtrail_testbed.influxdb import InfluxServer
 from tagtrail_testbed.mosquitto import Broker
-
-
-def count_points(server: InfluxServer, db: str, measurement: str = "observation") -> int:
-    body = server.query(f'SELECT count("count") FROM "{measurement}"', db=db)  # noqa: S608
-    series = body["results"][0].get("series")
-    return int(series[0]["values"][0][1]) if series else 0
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 20.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
+from tagtrail_testbed.waiting import wait_for
 
 
 def test_a_batch_is_stored_then_acked_and_a_replay_changes_nothing(
@@ -43,11 +28,11 @@ def test_a_batch_is_stored_then_acked_and_a_replay_changes_nothing(
         seq = gw.send_observations(items)
         assert gw.wait_acked(30)
         assert seq in gw.acked
-        assert count_points(server, db) == 51
+        assert server.count(db) == 51
         gw.resend_pending()
         gw.publish_raw("obs", gw.codec.encode(_replay(gw, items, seq)))
         assert wait_for(lambda: gw.ack_messages >= 2)
-    assert count_points(server, db) == 51
+    assert server.count(db) == 51
     state = collector.state
     registry_epcs = set(epcs)
     assert registry_epcs <= _located(collector)
@@ -90,4 +75,4 @@ def test_malformed_payloads_are_dead_lettered_and_ingest_goes_on(
     assert counts["bad_version"] == 1
     letters = collector.state.dead_letters(limit=10)
     assert {letter.payload for letter in letters} >= set(garbage)
-    assert count_points(server, db) == 1
+    assert server.count(db) == 1

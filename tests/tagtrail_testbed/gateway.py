@@ -153,7 +153,10 @@ class FakeGateway:
         return len(pending)
 
     def publish_raw(self, kind: str, payload: bytes) -> None:
-        topic = f"tagtrail/v1/{self.topic.site}/{self.topic.gateway}/{kind}"
+        self.publish_to(f"tagtrail/v1/{self.topic.site}/{self.topic.gateway}/{kind}", payload)
+
+    def publish_to(self, topic: str, payload: bytes) -> None:
+        """Publish anything anywhere (QoS 1), for tests of what the collector refuses."""
         self._client.publish(topic, payload, qos=1)
 
     def wait_acked(self, timeout: float = 30.0, *, resend_every: float = 5.0) -> bool:

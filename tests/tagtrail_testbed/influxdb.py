@@ -131,6 +131,12 @@ class InfluxServer(Service):
                 raise BedError(f"query {q!r} failed: {result['error']}")
         return body
 
+    def count(self, db: str, measurement: str = "observation", field: str = "count") -> int:
+        """How many points ``measurement`` holds (points with ``field`` set)."""
+        body = self.query(f'SELECT count("{field}") FROM "{measurement}"', db=db)  # noqa: S608
+        series = body["results"][0].get("series")
+        return int(series[0]["values"][0][1]) if series else 0
+
     def write(self, db: str, lines: str, *, precision: str = "ns") -> httpx.Response:
         """POST line protocol to /write; returns the response whatever its status."""
         return self.client.post(

@@ -40,6 +40,8 @@ class Broker(Service):
     ``users`` turns on password authentication and per-user ACLs (anonymous clients are refused
     unless ``anonymous=True``). ``tls=True`` adds a TLS listener (``tls_port``) with a throwaway
     CA (``pki.ca_cert``); ``require_client_cert`` makes it ask for client certificates.
+    ``max_queued_messages`` is how many QoS 1 messages Mosquitto holds for a subscriber that is
+    behind before it drops them (Mosquitto's default, 1000, unless given).
     """
 
     name = "mosquitto"
@@ -54,8 +56,10 @@ class Broker(Service):
         tls: bool = False,
         require_client_cert: bool = False,
         plain_listener: bool = True,
+        max_queued_messages: int = 1000,
     ) -> None:
         super().__init__()
+        self.max_queued_messages = max_queued_messages
         self.users = tuple(users)
         self.anonymous = not self.users if anonymous is None else anonymous
         self.require_client_cert = require_client_cert
@@ -104,6 +108,7 @@ class Broker(Service):
             "per_listener_settings false",
             f"allow_anonymous {'true' if self.anonymous else 'false'}",
             "persistence false",
+            f"max_queued_messages {self.max_queued_messages}",
             "log_dest stdout",
             "log_type error",
             "log_type warning",

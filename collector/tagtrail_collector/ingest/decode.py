@@ -1,13 +1,15 @@
 """Received MQTT messages -> typed work for the store (pure: no I/O).
 
 A payload that does not decode becomes a ``Reject`` carrying the topic, a stable reason code and
-the raw bytes, for the dead-letter table; nothing of it is applied.
+the raw bytes, for the dead-letter table; nothing of it is applied. Of a payload over the size
+limit only the first 64 KiB are kept, so that no sender can fill the registry with one message.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Final
 from uuid import UUID
 
 from tagtrail_collector.ingest.subscriber import Received
@@ -23,6 +25,8 @@ from tagtrail_protocol import (
     Status,
     Topic,
 )
+
+KEEP_OF_TOO_LARGE: Final = 64 * 1024
 
 ReadPointName = Callable[[str, int], str | None]
 """(gateway, antenna) -> the registered read point name, if any."""
@@ -61,7 +65,11 @@ def decode(received: Received, codec: Codec, read_point_name: ReadPointName) -> 
         gateway = topic.gateway
         message = codec.decode_for(topic, received.payload)
     except ProtocolError as exc:
-        return Reject(received.topic, gateway, exc.reason, exc.detail, received.payload)
+        payload, detail = received.payload, exc.detail
+        if exc.reason == "too_large" and len(payload) > KEEP_OF_TOO_LARGE:
+            payload = payload[:KEEP_OF_TOO_LARGE]
+            detail = f"{detail}; its first {KEEP_OF_TOO_LARGE} bytes are kept"
+        return Reject(received.topic, gateway, exc.reason, detail, payload)
     if isinstance(message, Status):
         return StatusWork(topic, message, status_point(topic.site, message))
     if isinstance(message, ObservationBatch | PositionBatch):
