@@ -10,6 +10,7 @@ import pytest
 
 from tagtrail_collector.config import CollectorConfig
 from tagtrail_collector.service import Collector
+from tagtrail_testbed.collector import collector_sections
 from tagtrail_testbed.influxdb import InfluxServer
 from tagtrail_testbed.mosquitto import Broker
 
@@ -17,16 +18,7 @@ from tagtrail_testbed.mosquitto import Broker
 def make_config(
     broker: Broker, influx: InfluxServer, db: str, registry: Path, **sections: Any
 ) -> CollectorConfig:
-    data: dict[str, Any] = {
-        "mqtt": {"host": "127.0.0.1", "port": broker.port, "keepalive_s": 10},
-        "influx": {"url": influx.url, "database": db, "timeout_s": 5.0},
-        "registry": {"url": f"sqlite:///{registry}"},
-        "ingest": {"batch_max_delay_s": 0.05, "retry_base_s": 0.2, "retry_cap_s": 2.0},
-        "log": {"level": "WARNING", "format": "text"},
-    }
-    for name, values in sections.items():
-        data[name] = {**data.get(name, {}), **values}
-    return CollectorConfig(**data)
+    return CollectorConfig(**collector_sections(broker, influx, db, registry, **sections))
 
 
 @pytest.fixture

@@ -85,6 +85,9 @@ def test_keys_and_tenancy(collector: Collector, api: httpx.Client) -> None:
     assert api.get("/v1/shipments", headers=admin).status_code == 403
 
 
+JSON = {"Content-Type": "application/json"}
+
+
 def test_bad_requests_get_problem_details(collector: Collector, api: httpx.Client) -> None:
     alpha = key(collector, "alpha")
     bad = api.post("/v1/shipments", json={"reference": "", "epcs": ["XYZ"]}, headers=alpha)
@@ -98,6 +101,17 @@ def test_bad_requests_get_problem_details(collector: Collector, api: httpx.Clien
     again = api.post("/v1/shipments", json=made, headers=alpha)
     assert again.status_code == 409
     assert "already" in again.json()["detail"]
+    typo = api.get("/v1/shipments", params={"limt": 5}, headers=alpha)
+    assert typo.status_code == 422
+    assert typo.json()["errors"] == [
+        {"field": "query.limt", "message": "unknown parameter (takes cursor, limit)"}
+    ]
+    not_json = api.post("/v1/shipments", content=b"{reference", headers=alpha | JSON)
+    assert not_json.status_code == 422
+    assert "JSON" in not_json.json()["detail"], not_json.json()
+    not_text = api.post("/v1/shipments", content=b"\xff\xfe{", headers=alpha | JSON)
+    assert not_text.status_code == 400
+    assert not_text.json()["detail"] == "the request body is not valid JSON"
 
 
 def test_pagination_walks_every_shipment_once(collector: Collector, api: httpx.Client) -> None:

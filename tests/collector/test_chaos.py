@@ -28,7 +28,7 @@ from tagtrail_collector.store.db import connect
 from tagtrail_collector.store.records import Role
 from tagtrail_collector.store.registry import Registry
 from tagtrail_protocol import EventKind, ObservationItem
-from tagtrail_testbed.collector import CollectorProcess
+from tagtrail_testbed.collector import CollectorProcess, collector_sections
 from tagtrail_testbed.gateway import T0, FakeGateway, item
 from tagtrail_testbed.influxdb import InfluxServer
 from tagtrail_testbed.mosquitto import Broker
@@ -233,15 +233,11 @@ def test_nothing_lost_nothing_doubled_through_kills_and_outages(
         for k in range(EPCS // SHIPMENT_TAGS)
     }
     registry.engine.dispose()
-    collector = CollectorProcess(
-        {
-            "mqtt": {"host": "127.0.0.1", "port": broker.port, "keepalive_s": 5},
-            "influx": {"url": influx_alone.url, "database": db, "timeout_s": 5.0},
-            "registry": {"url": registry_url},
-            "ingest": {"batch_max_delay_s": 0.05, "retry_base_s": 0.2, "retry_cap_s": 2.0},
-            "log": {"level": "INFO", "format": "text"},
-        }
-    )
+    sections = collector_sections(
+        broker, influx_alone, db, tmp_path / "registry.db",
+        mqtt={"keepalive_s": 5}, log={"level": "INFO"},
+    )  # fmt: skip
+    collector = CollectorProcess(sections)
     obs = observations()
     plan = send_plan(obs)
     gateways = {

@@ -8,7 +8,25 @@ from pathlib import Path
 from typing import Any
 
 from tagtrail_testbed.errors import BedError
+from tagtrail_testbed.influxdb import InfluxServer
+from tagtrail_testbed.mosquitto import Broker
 from tagtrail_testbed.process import Service, free_port, port_open
+
+
+def collector_sections(
+    broker: Broker, influx: InfluxServer, db: str, registry: Path, **overrides: dict[str, Any]
+) -> dict[str, Any]:
+    """A collector configuration for the test bed: quick retries, the given services."""
+    sections: dict[str, Any] = {
+        "mqtt": {"host": "127.0.0.1", "port": broker.port, "keepalive_s": 10},
+        "influx": {"url": influx.url, "database": db, "timeout_s": 5.0},
+        "registry": {"url": f"sqlite:///{registry}"},
+        "ingest": {"batch_max_delay_s": 0.05, "retry_base_s": 0.2, "retry_cap_s": 2.0},
+        "log": {"level": "WARNING", "format": "text"},
+    }
+    for name, values in overrides.items():
+        sections[name] = {**sections.get(name, {}), **values}
+    return sections
 
 
 def _toml_value(value: Any) -> str:
@@ -19,7 +37,7 @@ def _toml_value(value: Any) -> str:
     return json.dumps(str(value))  # a JSON string is a valid TOML basic string
 
 
-def toml(sections: dict[str, dict[str, Any]]) -> str:
+def toml(sections: dict[str, Any]) -> str:
     """A TOML document of flat sections (all the collector's config needs)."""
     out: list[str] = []
     for name, values in sections.items():
@@ -36,7 +54,7 @@ class CollectorProcess(Service):
     host = "127.0.0.1"
     start_timeout = 30.0
 
-    def __init__(self, sections: dict[str, dict[str, Any]]) -> None:
+    def __init__(self, sections: dict[str, Any]) -> None:
         super().__init__()
         self.sections = sections
         self.api_port = 0

@@ -16,6 +16,7 @@ from tagtrail_collector.api.pagination import (
     keyset_page,
     string_cursor,
 )
+from tagtrail_collector.api.problems import responses
 from tagtrail_collector.api.schemas import (
     CarrierIn,
     CarrierOut,
@@ -34,11 +35,11 @@ from tagtrail_collector.api.views import dead_letter_out, dt
 from tagtrail_collector.store import keys as api_keys
 from tagtrail_collector.store.records import Carrier, Gateway, KeyInfo, Role, Site
 
-router = APIRouter(prefix="/v1/admin", tags=["admin"])
+router = APIRouter(prefix="/v1/admin", tags=["admin"], responses=responses(400, 401, 403, 422, 503))
 Antenna = Annotated[int, Path(ge=0, le=255)]
 
 
-@router.post("/carriers", status_code=status.HTTP_201_CREATED)
+@router.post("/carriers", status_code=status.HTTP_201_CREATED, responses=responses(409))
 def create_carrier(body: CarrierIn, svc: ServicesDep, _admin: Admin) -> CarrierOut:
     return _carrier_out(svc.registry.create_carrier(body.id, body.name))
 
@@ -52,14 +53,16 @@ def list_carriers(
     return keyset_page(found, size, _carrier_out)
 
 
-@router.post("/carriers/{carrier_id}/keys", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/carriers/{carrier_id}/keys", status_code=status.HTTP_201_CREATED, responses=responses(404)
+)
 def rotate_carrier_key(carrier_id: str, svc: ServicesDep, _admin: Admin) -> NewKeyOut:
     """Issue a new key for a carrier and revoke its previous ones (key rotation)."""
     key = svc.registry.rotate_carrier_keys(carrier_id)
     return NewKeyOut(key_id=api_keys.key_id(key) or "", key=key)
 
 
-@router.post("/keys", status_code=status.HTTP_201_CREATED)
+@router.post("/keys", status_code=status.HTTP_201_CREATED, responses=responses(404))
 def create_admin_key(svc: ServicesDep, _admin: Admin, label: str = "") -> NewKeyOut:
     """Issue another admin key (the first one comes from ``tagtrail-collector admin key``)."""
     key = svc.registry.create_key(Role.ADMIN, label=label)
@@ -75,12 +78,12 @@ def list_keys(
     return keyset_page(found, size, _key_out)
 
 
-@router.delete("/keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT, responses=responses(404))
 def revoke_key(key_id: str, svc: ServicesDep, _admin: Admin) -> None:
     svc.registry.revoke_key(key_id)
 
 
-@router.post("/sites", status_code=status.HTTP_201_CREATED)
+@router.post("/sites", status_code=status.HTTP_201_CREATED, responses=responses(409))
 def create_site(body: SiteIn, svc: ServicesDep, _admin: Admin) -> SiteOut:
     site = svc.registry.create_site(
         body.id, name=body.name, kind=body.kind, lat=body.lat, lon=body.lon, radius_m=body.radius_m
@@ -97,12 +100,12 @@ def list_sites(
     return keyset_page(found, size, _site_out)
 
 
-@router.get("/sites/{site_id}")
+@router.get("/sites/{site_id}", responses=responses(404))
 def get_site(site_id: str, svc: ServicesDep, _admin: Admin) -> SiteOut:
     return _site_out(svc.registry.site(site_id))
 
 
-@router.post("/gateways", status_code=status.HTTP_201_CREATED)
+@router.post("/gateways", status_code=status.HTTP_201_CREATED, responses=responses(404, 409))
 def create_gateway(body: GatewayIn, svc: ServicesDep, _admin: Admin) -> GatewayOut:
     gateway = svc.registry.create_gateway(
         body.id, site_id=body.site_id, mobile=body.mobile, description=body.description
@@ -119,7 +122,7 @@ def list_gateways(
     return keyset_page(found, size, _gateway_out)
 
 
-@router.put("/gateways/{gateway_id}/read-points/{antenna}")
+@router.put("/gateways/{gateway_id}/read-points/{antenna}", responses=responses(404))
 def set_read_point(
     gateway_id: str, antenna: Antenna, body: ReadPointIn, svc: ServicesDep, _admin: Admin
 ) -> ReadPointOut:
@@ -130,7 +133,7 @@ def set_read_point(
     )
 
 
-@router.get("/gateways/{gateway_id}/read-points")
+@router.get("/gateways/{gateway_id}/read-points", responses=responses(404))
 def list_read_points(gateway_id: str, svc: ServicesDep, _admin: Admin) -> list[ReadPointOut]:
     return [
         ReadPointOut(gateway_id=p.gateway_id, antenna=p.antenna, name=p.name, zone=p.zone)

@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader
 
 from tagtrail_collector.api.problems import Forbidden
@@ -60,3 +63,29 @@ def admin(who: Annotated[Principal, Depends(principal)]) -> Principal:
 
 CarrierId = Annotated[str, Depends(carrier_id)]
 Admin = Annotated[Principal, Depends(admin)]
+
+
+def known_query(request: Request) -> None:
+    """Refuse query parameters the endpoint does not take: a typo (``?limt=5``) would otherwise
+    be silently ignored and the caller would never know why the answer is not what they asked.
+    """
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute) or not request.query_params:
+        return
+    allowed = _query_names(route.dependant)
+    unknown = sorted(set(request.query_params) - allowed)
+    if unknown:
+        takes = ", ".join(sorted(allowed)) or "no query parameters"
+        raise RequestValidationError(
+            [
+                {"loc": ("query", name), "msg": f"unknown parameter (takes {takes})"}
+                for name in unknown
+            ]
+        )
+
+
+def _query_names(dependant: Dependant) -> set[str]:
+    names = {param.alias for param in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from tagtrail_collector import __version__
 from tagtrail_collector.api import admin, ops, problems, shipments
-from tagtrail_collector.api.deps import Services
+from tagtrail_collector.api.deps import Services, known_query
 
 
 def create_app(services: Services) -> FastAPI:
@@ -17,8 +17,9 @@ def create_app(services: Services) -> FastAPI:
         description=(
             "Carriers authenticate with their API key in the `X-API-Key` header and see only "
             "their own shipments. Errors are `application/problem+json`. Lists are paginated: "
-            "pass `next_cursor` back as `?cursor=`."
+            "pass `next_cursor` back as `?cursor=`. Unknown query parameters are refused."
         ),
+        dependencies=[Depends(known_query)],
     )
     app.state.services = services
     problems.install(app)

@@ -8,9 +8,11 @@ from typing import Any, Final
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from tagtrail_collector.api.schemas import Problem
 from tagtrail_collector.errors import AuthError, CollectorError, Conflict, NotFound
 
 log = logging.getLogger(__name__)
@@ -19,6 +21,22 @@ MEDIA_TYPE = "application/problem+json"
 
 class Forbidden(CollectorError):
     """A valid key without the right to this endpoint (a carrier key on an admin endpoint)."""
+
+
+_MEANING: Final = {
+    400: "a body that is not JSON, or a query value that cannot be used (e.g. a stale cursor)",
+    401: "no API key, or one that is unknown or revoked",
+    403: "the key may not use this endpoint (carrier and admin keys are separate)",
+    404: "no such resource, or it belongs to another carrier",
+    409: "it exists already",
+    422: "the request does not match the schema; `errors` lists each field",
+    503: "the registry or InfluxDB is not reachable; try again",
+}
+
+
+def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the problem responses an endpoint can give."""
+    return {code: {"model": Problem, "description": _MEANING[code]} for code in codes}
 
 
 def problem(status: int, detail: str, **extra: Any) -> JSONResponse:  # noqa: ANN401
@@ -34,11 +52,15 @@ def problem(status: int, detail: str, **extra: Any) -> JSONResponse:  # noqa: AN
 
 
 def install(app: FastAPI) -> None:
-    """Map every error the API can meet to a problem response."""
+    """Map every error the API can meet to a problem response, and document it so."""
+    _document_media_type(app)
 
     @app.exception_handler(HTTPException)
     async def _http(_request: Request, exc: HTTPException) -> JSONResponse:
-        return problem(exc.status_code, str(exc.detail))
+        detail = str(exc.detail)
+        if exc.status_code == 400 and "parsing the body" in detail:  # FastAPI's own wording
+            detail = "the request body is not valid JSON"
+        return problem(exc.status_code, detail)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -64,3 +86,26 @@ def _status(exc: CollectorError) -> int:
         return 400
     log.warning("api: a store failed: %s", exc)
     return 503
+
+
+def _document_media_type(app: FastAPI) -> None:
+    """Declare error bodies as ``application/problem+json`` (FastAPI writes application/json)."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            spec = get_openapi(
+                title=app.title,
+                version=app.version,
+                summary=app.summary,
+                description=app.description,
+                routes=app.routes,
+            )
+            for operation in (op for path in spec["paths"].values() for op in path.values()):
+                for code, response in operation.get("responses", {}).items():
+                    content = response.get("content", {})
+                    if int(code) >= 400 and "application/json" in content:
+                        content[MEDIA_TYPE] = content.pop("application/json")
+            app.openapi_schema = spec
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

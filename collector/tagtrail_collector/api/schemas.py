@@ -184,3 +184,20 @@ class DeadLetterOut(BaseModel):
 class HealthOut(BaseModel):
     status: Literal["ok", "degraded"]
     checks: dict[str, str]
+
+
+class FieldProblem(BaseModel):
+    field: str = Field(description="where in the request, e.g. body.epcs.0 or query.limit")
+    message: str
+
+
+class Problem(BaseModel):
+    """An error (RFC 9457 problem details), sent as ``application/problem+json``."""
+
+    type: str = "about:blank"
+    title: str = Field(examples=["Not Found"])
+    status: int = Field(examples=[404])
+    detail: str = Field(examples=["no shipment shp_0b3c4d5e6f708192a3b4c5d6"])
+    errors: list[FieldProblem] | None = Field(
+        None, description="with 422: each field that is wrong and why"
+    )

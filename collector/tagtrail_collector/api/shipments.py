@@ -22,6 +22,7 @@ from tagtrail_collector.api.pagination import (
     page,
     string_cursor,
 )
+from tagtrail_collector.api.problems import responses
 from tagtrail_collector.api.schemas import (
     InventoryItemOut,
     LocationOut,
@@ -43,12 +44,12 @@ from tagtrail_collector.store.points import ns
 from tagtrail_collector.store.records import Shipment
 from tagtrail_collector.store.series import TrackPoint
 
-router = APIRouter(prefix="/v1", tags=["carriers"])
+router = APIRouter(prefix="/v1", tags=["carriers"], responses=responses(400, 401, 403, 422, 503))
 MAX_TRACK_DAYS = 93
 T = TypeVar("T")
 
 
-@router.post("/shipments", status_code=status.HTTP_201_CREATED)
+@router.post("/shipments", status_code=status.HTTP_201_CREATED, responses=responses(404, 409))
 def register_shipment(body: ShipmentIn, svc: ServicesDep, carrier: CarrierId) -> ShipmentOut:
     """Register a shipment with the EPCs of its tags (and/or the SSCC it travels under).
 
@@ -75,12 +76,12 @@ def list_shipments(
     return keyset_page(found, size, shipment_out)
 
 
-@router.get("/shipments/{shipment_id}")
+@router.get("/shipments/{shipment_id}", responses=responses(404))
 def get_shipment(shipment_id: str, svc: ServicesDep, carrier: CarrierId) -> ShipmentOut:
     return shipment_out(svc.registry.shipment(shipment_id, carrier_id=carrier))
 
 
-@router.put("/shipments/{shipment_id}/status")
+@router.put("/shipments/{shipment_id}/status", responses=responses(404))
 def set_status(
     shipment_id: str, body: StatusIn, svc: ServicesDep, carrier: CarrierId
 ) -> ShipmentOut:
@@ -90,7 +91,7 @@ def set_status(
     )
 
 
-@router.get("/shipments/{shipment_id}/location")
+@router.get("/shipments/{shipment_id}/location", responses=responses(404))
 def get_location(shipment_id: str, svc: ServicesDep, carrier: CarrierId) -> LocationOut:
     """Where the shipment is now: its latest sighting by event time (late data never moves it
     backwards); aboard a mobile gateway, where that gateway is now."""
@@ -98,7 +99,7 @@ def get_location(shipment_id: str, svc: ServicesDep, carrier: CarrierId) -> Loca
     return location_out(svc, shipment)
 
 
-@router.get("/shipments/{shipment_id}/events")
+@router.get("/shipments/{shipment_id}/events", responses=responses(404))
 def get_events(
     shipment_id: str,
     *,
@@ -118,7 +119,7 @@ def get_events(
     return page(events[start:end], end, more=end < len(events))
 
 
-@router.get("/shipments/{shipment_id}/track")
+@router.get("/shipments/{shipment_id}/track", responses=responses(404))
 def get_track(
     shipment_id: str,
     *,
