@@ -22,9 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -32,6 +30,8 @@ import threading
 import time
 from pathlib import Path
 from typing import Any
+
+from common import machine, summarise
 
 from tagtrail_hardware.ascii import LineFormat, format_line
 from tagtrail_hardware.reads import TagRead
@@ -157,20 +157,6 @@ def sqlite_reference(n: int) -> dict[str, Any]:
         conn.execute("COMMIT")
     elapsed = time.perf_counter() - started
     return {"reads": n, "seconds": elapsed, "reads_per_s": n / elapsed}
-
-
-def summarise(results: list[dict[str, Any]], key: str) -> dict[str, float]:
-    values = [r[key] for r in results]
-    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
-
-
-def machine() -> dict[str, Any]:
-    cpu = next(
-        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-         if line.startswith("model name")), platform.processor(),
-    )  # fmt: skip
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
-            "kernel": platform.release(), "load_1min": os.getloadavg()[0]}  # fmt: skip
 
 
 def main() -> None:

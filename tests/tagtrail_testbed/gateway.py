@@ -121,6 +121,10 @@ class FakeGateway:
         with self._lock:
             return len(self.pending)
 
+    def send_payload(self, seq: int, kind: Kind, payload: bytes) -> None:
+        """Send an already encoded batch (from ``next_seq()`` and ``boot_id``), kept until acked."""
+        self._send(seq, kind, payload)
+
     def _send(self, seq: int, kind: Kind, payload: bytes) -> None:
         with self._lock:
             self.pending[seq] = payload

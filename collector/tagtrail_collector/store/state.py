@@ -8,14 +8,33 @@ from collections.abc import Callable, Iterable, Sequence
 from itertools import groupby
 from typing import Any, Final
 
-from sqlalchemy import Connection, Engine, Table, and_, delete, func, insert, select, tuple_
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 from sqlalchemy.sql.elements import ColumnElement
 
 from tagtrail_collector.store import schema
 from tagtrail_collector.store.db import translated
-from tagtrail_collector.store.projection import Sighting, Visit, advance, latest, rebuild
+from tagtrail_collector.store.projection import (
+    Sighting,
+    Visit,
+    VisitPlan,
+    advance,
+    latest,
+    rebuild,
+)
 from tagtrail_collector.store.records import (
     DeadLetter,
     GatewayPosition,
@@ -28,7 +47,7 @@ History = Callable[[Sequence[str], int], dict[str, list[tuple[int, str, str]]]]
 """(epcs, since_ns) -> per EPC its time-sorted (time_ns, site, gateway) sightings from since_ns,
 read from the time series in one query."""
 
-_CHUNK: Final = 400
+_CHUNK: Final = 2000  # EPCs per IN (...) query: below SQLite's 32,766 host parameters
 
 
 class State:
@@ -56,13 +75,15 @@ class State:
                     if best is not None and best is not current.get(epc):
                         rows.append(_location_row(best))
                 if rows:
-                    conn.execute(_upsert_locations(conn, rows))
+                    conn.execute(_upsert_locations(conn), rows)
                 last_visits = _last_visits(conn, chunk)
-                starts: dict[str, int] = {}
-                for epc in chunk:
-                    start = _advance_visits(conn, last_visits.get(epc), by_epc[epc])
-                    if start is not None:
-                        starts[epc] = start
+                plans = {epc: advance(last_visits.get(epc), by_epc[epc]) for epc in chunk}
+                _write_visits(conn, plans.values())
+                starts = {
+                    epc: _rebuild_start(conn, epc, plan.rebuild_from)
+                    for epc, plan in plans.items()
+                    if plan.rebuild_from is not None
+                }
                 self._rebuild_visits(conn, starts)
                 rebuilds += len(starts)
         return rebuilds
@@ -95,7 +116,7 @@ class State:
         table = schema.gateway_positions
         with translated(), self.engine.begin() as conn:
             conn.execute(
-                _upsert(conn, table, rows, "gateway_id", newer=lambda ex, t: ex.time > t.time)
+                _upsert(conn, table, "gateway_id", newer=lambda ex, t: ex.time > t.time), rows
             )
 
     def apply_status(
@@ -111,7 +132,7 @@ class State:
         table = schema.gateway_status
         with translated(), self.engine.begin() as conn:
             conn.execute(
-                _upsert(conn, table, [row], "gateway_id", newer=lambda ex, t: ex.time >= t.time)
+                _upsert(conn, table, "gateway_id", newer=lambda ex, t: ex.time >= t.time), [row]
             )
 
     def add_dead_letters(self, letters: Sequence[NewDeadLetter]) -> None:
@@ -218,20 +239,27 @@ class State:
             return {reason: int(count) for reason, count in conn.execute(query)}
 
 
-def _advance_visits(conn: Connection, last: Visit | None, sightings: list[Sighting]) -> int | None:
-    """Extend one EPC's visits in place; or return where its rebuild must start (late data)."""
-    plan = advance(last, sightings)
+def _write_visits(conn: Connection, plans: Iterable[VisitPlan]) -> None:
+    """Apply the in-place part of visit plans: one UPDATE and one INSERT for all of them."""
     table = schema.tag_visits
-    for visit in plan.updates:
-        conn.execute(table.update().where(table.c.id == visit.id).values(last_seen=visit.last_seen))
-    if plan.inserts:
-        conn.execute(insert(table), [_visit_row(v) for v in plan.inserts])
-    if plan.rebuild_from is None:
-        return None
-    start = conn.scalar(
-        select(func.max(table.c.arrived)).where(
-            table.c.epc == sightings[0].epc, table.c.arrived <= plan.rebuild_from
+    updates = [{"visit_id": v.id, "new_last": v.last_seen} for p in plans for v in p.updates]
+    inserts = [_visit_row(v) for p in plans for v in p.inserts]
+    if updates:
+        conn.execute(
+            update(table)
+            .where(table.c.id == bindparam("visit_id"))
+            .values(last_seen=bindparam("new_last")),
+            updates,
         )
+    if inserts:
+        conn.execute(insert(table), inserts)
+
+
+def _rebuild_start(conn: Connection, epc: str, rebuild_from: int) -> int:
+    """Where to re-derive an EPC's visits from: the start of the visit the late data falls in."""
+    table = schema.tag_visits
+    start = conn.scalar(
+        select(func.max(table.c.arrived)).where(table.c.epc == epc, table.c.arrived <= rebuild_from)
     )
     return 0 if start is None else int(start)
 
@@ -306,28 +334,26 @@ def _visit_row(v: Visit) -> dict[str, Any]:
     }
 
 
-def _upsert_locations(conn: Connection, rows: list[dict[str, Any]]) -> Insert:
+def _upsert_locations(conn: Connection) -> Insert:
     def newer(ex: Any, t: Any) -> Any:  # noqa: ANN401 (SQL expressions)
         key = (ex.event_time, ex.gateway_id, ex.read_point, ex.event)
         return tuple_(*key) > tuple_(t.event_time, t.gateway_id, t.read_point, t.event)
 
-    return _upsert(conn, schema.tag_locations, rows, "epc", newer=newer)
+    return _upsert(conn, schema.tag_locations, "epc", newer=newer)
 
 
 def _upsert(
-    conn: Connection,
-    table: Table,
-    rows: list[dict[str, Any]],
-    key: str,
-    *,
-    newer: Callable[[Any, Any], Any],
+    conn: Connection, table: Table, key: str, *, newer: Callable[[Any, Any], Any]
 ) -> Insert:
-    """INSERT ... ON CONFLICT (key) DO UPDATE ... WHERE newer(excluded, current)."""
+    """INSERT ... ON CONFLICT (key) DO UPDATE ... WHERE newer(excluded, current).
+
+    Executed with a list of rows (executemany): one statement, compiled once and cached.
+    """
     dialect = conn.dialect.name
     if dialect == "sqlite":
-        stmt: Any = sqlite.insert(table).values(rows)
+        stmt: Any = sqlite.insert(table)
     elif dialect == "postgresql":
-        stmt = postgresql.insert(table).values(rows)
+        stmt = postgresql.insert(table)
     else:
         raise NotImplementedError(f"registry on {dialect} is not supported (SQLite, PostgreSQL)")
     excluded = stmt.excluded
