@@ -23,6 +23,7 @@ import json
 import tempfile
 import threading
 import time
+import uuid
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -125,7 +126,7 @@ def line_bodies(n: int) -> list[bytes]:
     for (site, gateway), items in zip(GATEWAYS, gw_items, strict=True):
         for at in range(0, len(items), PER_BATCH):
             batch = ObservationBatch(
-                gateway=gateway, boot_id="00000000-0000-4000-8000-000000000000", seq=at + 1,
+                gateway=gateway, boot_id=uuid.UUID(int=1), seq=at + 1,
                 sent_at=T0, items=tuple(items[at : at + PER_BATCH]),
             )  # fmt: skip
             received = Received(f"tagtrail/v1/{site}/{gateway}/obs", codec.encode(batch), 0)

@@ -136,6 +136,7 @@ def test_a_gate_and_a_truck_through_to_the_api(
                 assert cab.reading.wait(10)
                 with keep_reading(cab, SSCC_EPC):
                     assert wait_for(lambda: _site(api, travels) == "truck-7", 20)
+                    assert wait_for(lambda: _location(api, travels)["coordinates"], 20)
                     first = _location(api, travels)
                     assert wait_for(
                         lambda: _location(api, travels)["coordinates"] != first["coordinates"], 20
@@ -158,7 +159,7 @@ def test_a_gate_and_a_truck_through_to_the_api(
         assert moved["coordinates"]["time"] > first["coordinates"]["time"]
         for where in (first, moved):
             assert where["aboard_mobile_gateway"] is True
-            assert where["coordinates"]["source"] == "gateway-fix"
+            assert where["coordinates"]["source"] in ("gateway-fix", "event-fix")
             lat, lon = where["coordinates"]["lat"], where["coordinates"]["lon"]
             assert 51.899 <= lat <= 51.951
             assert 4.049 <= lon <= 4.501

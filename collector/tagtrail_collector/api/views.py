@@ -16,7 +16,7 @@ from tagtrail_collector.api.schemas import (
     TrackingEventOut,
 )
 from tagtrail_collector.errors import NotFound
-from tagtrail_collector.store.projection import Visit, merge_visits
+from tagtrail_collector.store.projection import Sighting, Visit, merge_visits
 from tagtrail_collector.store.records import DeadLetter, Shipment, SiteKind
 
 
@@ -56,16 +56,7 @@ def location_out(svc: Services, shipment: Shipment) -> LocationOut:
     except NotFound:
         mobile = seen.lat is not None
     aboard = mobile and seen.event != "depart"
-    coordinates = None
-    freshest = seen.time_ns
-    fix = svc.state.gateway_position(seen.gateway) if aboard else None
-    if fix is not None and fix.time >= seen.time_ns:
-        coordinates = Coordinates(lat=fix.lat, lon=fix.lon, source="gateway-fix", time=dt(fix.time))
-        freshest = fix.time
-    elif seen.lat is not None and seen.lon is not None:
-        coordinates = Coordinates(lat=seen.lat, lon=seen.lon, source="event-fix")
-    else:
-        coordinates = _site_coordinates(svc, seen.site)
+    coordinates, freshest = _coordinates(svc, seen, aboard=aboard)
     age = max(0.0, (time.time_ns() - freshest) / 1e9)
     return LocationOut(
         shipment_id=shipment.id,
@@ -81,6 +72,27 @@ def location_out(svc: Services, shipment: Shipment) -> LocationOut:
         aboard_mobile_gateway=aboard,
         coordinates=coordinates,
     )
+
+
+def _coordinates(svc: Services, seen: Sighting, *, aboard: bool) -> tuple[Coordinates | None, int]:
+    """The freshest position known for a sighting, and the time it stands for.
+
+    Aboard a mobile gateway: the gateway's latest fix or the fix stamped on the sighting,
+    whichever is newer. Otherwise (or with neither) the site's registered coordinates.
+    """
+    options: list[tuple[int, Coordinates]] = []
+    fix = svc.state.gateway_position(seen.gateway) if aboard else None
+    if fix is not None:
+        where = Coordinates(lat=fix.lat, lon=fix.lon, source="gateway-fix", time=dt(fix.time))
+        options.append((fix.time, where))
+    if seen.lat is not None and seen.lon is not None:
+        fixed_at = seen.time_ns - int((seen.fix_age_s or 0.0) * 1e9)
+        where = Coordinates(lat=seen.lat, lon=seen.lon, source="event-fix", time=dt(fixed_at))
+        options.append((fixed_at, where))
+    if options:
+        at, where = max(options, key=lambda option: option[0])
+        return where, max(at, seen.time_ns)
+    return _site_coordinates(svc, seen.site), seen.time_ns
 
 
 def _site_coordinates(svc: Services, site_id: str) -> Coordinates | None:
