@@ -15,6 +15,7 @@ from typing import Final
 from fastapi import FastAPI
 
 from tagtrail_collector.api.deps import Services
+from tagtrail_collector.api.directory import Directory
 from tagtrail_collector.api.main import create_app
 from tagtrail_collector.config import CollectorConfig
 from tagtrail_collector.errors import CollectorError
@@ -58,6 +59,7 @@ class Collector:
         self.influx = Influx(config.influx.client_settings())
         self.engine = connect(config.registry.url.get_secret_value())
         self.registry = Registry(self.engine)
+        self.directory = Directory(self.registry)
         self.series = Series(self.influx)
         self.state = State(self.engine, history=self.series.history)
         self.inbox: queue.Queue[Received] = queue.Queue(config.ingest.queue_max_messages)
@@ -77,6 +79,7 @@ class Collector:
     def services(self) -> Services:
         return Services(
             registry=self.registry,
+            directory=self.directory,
             state=self.state,
             influx=self.influx,
             series=self.series,

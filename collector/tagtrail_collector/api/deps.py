@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader
 
+from tagtrail_collector.api.directory import Directory
 from tagtrail_collector.api.problems import Forbidden
 from tagtrail_collector.config import ApiSection
 from tagtrail_collector.metrics import Metrics
@@ -27,6 +28,8 @@ class Services:
     """Everything the API needs, built once by the wiring module."""
 
     registry: Registry
+    directory: Directory
+    """Sites and gateways for carriers' answers (cached, see directory.py)."""
     state: State
     influx: Influx
     series: Series
@@ -36,7 +39,7 @@ class Services:
     """None when the broker link is up, else why not."""
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:
     found: Services = request.app.state.services
     return found
 
@@ -45,17 +48,17 @@ _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="carrier
 ServicesDep = Annotated[Services, Depends(services)]
 
 
-def principal(svc: ServicesDep, key: Annotated[str | None, Depends(_api_key)]) -> Principal:
+async def principal(svc: ServicesDep, key: Annotated[str | None, Depends(_api_key)]) -> Principal:
     return svc.registry.authenticate(key)
 
 
-def carrier_id(who: Annotated[Principal, Depends(principal)]) -> str:
+async def carrier_id(who: Annotated[Principal, Depends(principal)]) -> str:
     if who.role is not Role.CARRIER or who.carrier_id is None:
         raise Forbidden("this endpoint is for carriers: use a carrier's API key")
     return who.carrier_id
 
 
-def admin(who: Annotated[Principal, Depends(principal)]) -> Principal:
+async def admin(who: Annotated[Principal, Depends(principal)]) -> Principal:
     if who.role is not Role.ADMIN:
         raise Forbidden("this endpoint needs an admin key")
     return who
@@ -65,7 +68,7 @@ CarrierId = Annotated[str, Depends(carrier_id)]
 Admin = Annotated[Principal, Depends(admin)]
 
 
-def known_query(request: Request) -> None:
+async def known_query(request: Request) -> None:
     """Refuse query parameters the endpoint does not take: a typo (``?limt=5``) would otherwise
     be silently ignored and the caller would never know why the answer is not what they asked.
     """

@@ -26,7 +26,7 @@ def healthz(svc: ServicesDep) -> JSONResponse:
     except CollectorError as exc:
         checks["influxdb"] = str(exc)
     try:
-        with svc.registry.engine.connect() as conn:
+        with svc.registry.reader.connect() as conn:
             conn.execute(text("SELECT 1"))
     except Exception as exc:  # noqa: BLE001 (any driver error means unhealthy)
         checks["registry"] = f"{type(exc).__name__}: {exc}"

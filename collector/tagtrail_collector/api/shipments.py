@@ -77,7 +77,7 @@ def list_shipments(
 
 
 @router.get("/shipments/{shipment_id}", responses=responses(404))
-def get_shipment(shipment_id: str, svc: ServicesDep, carrier: CarrierId) -> ShipmentOut:
+async def get_shipment(shipment_id: str, svc: ServicesDep, carrier: CarrierId) -> ShipmentOut:
     return shipment_out(svc.registry.shipment(shipment_id, carrier_id=carrier))
 
 
@@ -92,7 +92,7 @@ def set_status(
 
 
 @router.get("/shipments/{shipment_id}/location", responses=responses(404))
-def get_location(shipment_id: str, svc: ServicesDep, carrier: CarrierId) -> LocationOut:
+async def get_location(shipment_id: str, svc: ServicesDep, carrier: CarrierId) -> LocationOut:
     """Where the shipment is now: its latest sighting by event time (late data never moves it
     backwards); aboard a mobile gateway, where that gateway is now."""
     shipment = svc.registry.shipment(shipment_id, carrier_id=carrier)

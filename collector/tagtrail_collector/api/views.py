@@ -15,7 +15,6 @@ from tagtrail_collector.api.schemas import (
     SiteRef,
     TrackingEventOut,
 )
-from tagtrail_collector.errors import NotFound
 from tagtrail_collector.store.projection import Sighting, Visit, merge_visits
 from tagtrail_collector.store.records import DeadLetter, Shipment, SiteKind
 
@@ -40,9 +39,8 @@ def shipment_out(shipment: Shipment) -> ShipmentOut:
 
 
 def site_ref(svc: Services, site_id: str) -> SiteRef:
-    try:
-        site = svc.registry.site(site_id)
-    except NotFound:
+    site = svc.directory.site(site_id)
+    if site is None:
         return SiteRef(id=site_id)
     return SiteRef(id=site.id, name=site.name, kind=site.kind)
 
@@ -51,10 +49,8 @@ def location_out(svc: Services, shipment: Shipment) -> LocationOut:
     seen = svc.state.location(shipment)
     if seen is None:
         return LocationOut(shipment_id=shipment.id, located=False)
-    try:
-        mobile = svc.registry.gateway(seen.gateway).mobile
-    except NotFound:
-        mobile = seen.lat is not None
+    gateway = svc.directory.gateway(seen.gateway)
+    mobile = gateway.mobile if gateway is not None else seen.lat is not None
     aboard = mobile and seen.event != "depart"
     coordinates, freshest = _coordinates(svc, seen, aboard=aboard)
     age = max(0.0, (time.time_ns() - freshest) / 1e9)
@@ -96,11 +92,8 @@ def _coordinates(svc: Services, seen: Sighting, *, aboard: bool) -> tuple[Coordi
 
 
 def _site_coordinates(svc: Services, site_id: str) -> Coordinates | None:
-    try:
-        site = svc.registry.site(site_id)
-    except NotFound:
-        return None
-    if site.lat is None or site.lon is None:
+    site = svc.directory.site(site_id)
+    if site is None or site.lat is None or site.lon is None:
         return None
     return Coordinates(lat=site.lat, lon=site.lon, source="site")
 

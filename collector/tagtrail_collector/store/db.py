@@ -40,11 +40,15 @@ def _initial(conn: Connection) -> None:
     schema.metadata.create_all(conn, tables=tables)
 
 
+_READ_ONLY: Final = "tagtrail_read_only"
+
+
 def connect(url: str) -> Engine:
     """An engine for ``url`` (SQLite file by default, PostgreSQL by URL), migrated to the latest."""
     try:
-        engine = create_engine(url, pool_pre_ping=True)
-        if engine.dialect.name == "sqlite":
+        sqlite = url.startswith("sqlite")
+        engine = create_engine(url, pool_pre_ping=not sqlite)  # a file cannot drop a connection
+        if sqlite:
             event.listen(engine, "connect", _sqlite_pragmas)
             event.listen(engine, "begin", _sqlite_begin_immediate)
         migrate(engine)
@@ -65,7 +69,17 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: ConnectionPoolEntry) -> None:  # n
 
 def _sqlite_begin_immediate(conn: Connection) -> None:
     # Writers queue on the lock at BEGIN instead of failing on upgrade from a read lock.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # Readers (see ``reader``) take no lock: in WAL mode they never wait for a writer.
+    if conn.get_execution_options().get(_READ_ONLY):
+        conn.exec_driver_sql("BEGIN")
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def reader(engine: Engine) -> Engine:
+    """The same engine (same pool) for read-only work: on SQLite its transactions are deferred,
+    so API reads do not queue behind ingest's writes."""
+    return engine.execution_options(**{_READ_ONLY: True})
 
 
 def migrate(engine: Engine) -> list[int]:

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from tagtrail_collector.errors import AuthError, Conflict, NotFound
 from tagtrail_collector.store import keys, schema
-from tagtrail_collector.store.db import translated
+from tagtrail_collector.store.db import reader, translated
 from tagtrail_collector.store.records import (
     Carrier,
     Gateway,
@@ -39,6 +39,7 @@ class Registry:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.reader = reader(engine)
 
     # carriers and keys
 
@@ -117,7 +118,7 @@ class Registry:
         key_id = keys.key_id(key)
         if key_id is None:
             raise AuthError("the API key is not well-formed")
-        with translated(), self.engine.connect() as conn:
+        with translated(), self.reader.connect() as conn:
             row = conn.execute(
                 select(schema.api_keys).where(schema.api_keys.c.id == key_id)
             ).first()
@@ -189,13 +190,13 @@ class Registry:
             .where(schema.read_points.c.gateway_id == gateway_id)
             .order_by(schema.read_points.c.antenna)
         )
-        with translated(), self.engine.connect() as conn:
+        with translated(), self.reader.connect() as conn:
             return [ReadPoint(**row_dict(row)) for row in conn.execute(query)]
 
     def read_point_names(self) -> dict[tuple[str, int], str]:
         """Every registered read point: (gateway, antenna) -> name."""
         t = schema.read_points
-        with translated(), self.engine.connect() as conn:
+        with translated(), self.reader.connect() as conn:
             rows = conn.execute(select(t.c.gateway_id, t.c.antenna, t.c.name))
             return {(row.gateway_id, row.antenna): row.name for row in rows}
 
@@ -244,7 +245,7 @@ class Registry:
         conditions = [schema.shipments.c.id == shipment_id]
         if carrier_id is not None:
             conditions.append(schema.shipments.c.carrier_id == carrier_id)
-        with translated(), self.engine.connect() as conn:
+        with translated(), self.reader.connect() as conn:
             row = conn.execute(select(schema.shipments).where(and_(*conditions))).first()
             if row is None:
                 raise NotFound(f"no shipment {shipment_id!r}")
@@ -263,7 +264,7 @@ class Registry:
             query = query.where(schema.shipments.c.carrier_id == carrier_id)
         if after is not None:
             query = query.where(schema.shipments.c.id > after)
-        with translated(), self.engine.connect() as conn:
+        with translated(), self.reader.connect() as conn:
             return [_shipment(row_dict(row), ()) for row in conn.execute(query)]
 
     def set_shipment_status(
@@ -288,7 +289,7 @@ class Registry:
             raise Conflict(f"{what} already exists") from None
 
     def _get(self, table: Any, column: Any, key: str, *, what: str) -> dict[str, Any]:  # noqa: ANN401
-        with translated(), self.engine.connect() as conn:
+        with translated(), self.reader.connect() as conn:
             row = conn.execute(select(table).where(column == key)).first()
         if row is None:
             raise NotFound(f"no {what} {key!r}")
@@ -304,7 +305,7 @@ class Registry:
         query = select(table).order_by(column).limit(_limit(limit))
         if after is not None:
             query = query.where(column > after)
-        with translated(), self.engine.connect() as conn:
+        with translated(), self.reader.connect() as conn:
             return [row_dict(row) for row in conn.execute(query)]
 
 

@@ -26,7 +26,7 @@ from sqlalchemy.sql.dml import Insert
 from sqlalchemy.sql.elements import ColumnElement
 
 from tagtrail_collector.store import schema
-from tagtrail_collector.store.db import translated
+from tagtrail_collector.store.db import reader, translated
 from tagtrail_collector.store.projection import (
     Sighting,
     Visit,
@@ -55,6 +55,7 @@ class State:
 
     def __init__(self, engine: Engine, *, history: History) -> None:
         self.engine = engine
+        self.reader = reader(engine)
         self.history = history
 
     # ingest
@@ -161,7 +162,7 @@ class State:
         t = schema.tag_locations
         order = (t.c.event_time.desc(), t.c.gateway_id.desc(), t.c.read_point.desc())
         found: list[Sighting] = []
-        with translated(), self.engine.connect() as conn:
+        with translated(), self.reader.connect() as conn:
             if shipment.epcs:
                 linked = select(schema.shipment_tags.c.epc).where(
                     schema.shipment_tags.c.shipment_id == shipment.id
@@ -191,7 +192,7 @@ class State:
                 schema.tag_locations.c.sscc == shipment.sscc
             )
             condition = condition | v.c.epc.in_(by_sscc)
-        with translated(), self.engine.connect() as conn:
+        with translated(), self.reader.connect() as conn:
             rows = conn.execute(select(v).where(condition).order_by(v.c.arrived, v.c.id))
             return [_visit(row_dict(row)) for row in rows]
 
@@ -215,12 +216,12 @@ class State:
             by_sscc = by_sscc.where(s.c.id > after)
         union = by_tag.union(by_sscc).subquery()
         query = select(union.c.id).order_by(union.c.id).limit(limit)
-        with translated(), self.engine.connect() as conn:
+        with translated(), self.reader.connect() as conn:
             return list(conn.scalars(query))
 
     def gateway_position(self, gateway_id: str) -> GatewayPosition | None:
         table = schema.gateway_positions
-        with translated(), self.engine.connect() as conn:
+        with translated(), self.reader.connect() as conn:
             row = conn.execute(select(table).where(table.c.gateway_id == gateway_id)).first()
         return None if row is None else GatewayPosition(**row_dict(row))
 
@@ -229,13 +230,13 @@ class State:
         query = select(table).order_by(table.c.id).limit(limit)
         if after is not None:
             query = query.where(table.c.id > after)
-        with translated(), self.engine.connect() as conn:
+        with translated(), self.reader.connect() as conn:
             return [DeadLetter(**row_dict(row)) for row in conn.execute(query)]
 
     def dead_letter_counts(self) -> dict[str, int]:
         table = schema.dead_letters
         query = select(table.c.reason, func.count()).group_by(table.c.reason)
-        with translated(), self.engine.connect() as conn:
+        with translated(), self.reader.connect() as conn:
             return {reason: int(count) for reason, count in conn.execute(query)}
 
 
