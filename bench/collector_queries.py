@@ -7,7 +7,8 @@ Method (one command: ``python bench/collector_queries.py``):
    InfluxDB (tsi1) as the collector writes them (its own point encoding, checked against
    ``observation_point`` on a sample); the registry's projections (latest sighting and site
    visits per tag) are computed with the collector's own projection functions, the state that
-   ingest converges to, and bulk-inserted into the SQLite registry.
+   ingest converges to, and bulk-inserted into the SQLite registry. Measuring starts once
+   influxd has finished compacting the load (under 5% of a core over 5 s).
 2. Measure over HTTP against ``tagtrail-collector serve`` in its own process, one request at a
    time on a kept-alive connection, random shipments and sites: current location, tracking
    events, 30-day track (from InfluxDB) and site inventory (first page of 100). The first 50
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import tempfile
 import time
@@ -140,6 +142,26 @@ def load_influx(world: World, influx: InfluxServer, db: str) -> float:
         for body in world.bodies():
             client.post("/write", params={"db": db}, content=body).raise_for_status()
     return time.perf_counter() - started
+
+
+def wait_quiet(influx: InfluxServer, *, window_s: float = 5.0, limit_s: float = 900.0) -> float:
+    """Wait until influxd has finished compacting what was loaded (under 5% of a core over a
+    5 s window), so that the measurements do not share the CPU with it; returns the wait."""
+    started = time.monotonic()
+    children = Path(f"/proc/{influx.process.pid}/task/{influx.process.pid}/children")
+    pids = [int(p) for p in children.read_text().split()] or [influx.process.pid]
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def cpu_s() -> float:
+        fields = Path(f"/proc/{pids[0]}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / tick
+
+    while time.monotonic() - started < limit_s:
+        before = cpu_s()
+        time.sleep(window_s)
+        if cpu_s() - before < 0.05 * window_s:
+            break
+    return time.monotonic() - started
 
 
 def load_registry(world: World, url: str) -> dict[str, str]:
@@ -280,6 +302,7 @@ def main() -> None:
         started = time.perf_counter()
         keys = load_registry(world, f"sqlite:///{folder / 'registry.db'}")
         figures["registry_load_s"] = time.perf_counter() - started
+        figures["influx_settle_s"] = wait_quiet(influx)
         sections = collector_sections(broker, influx, db, folder / "registry.db")
         with CollectorProcess(sections) as collector:
             api = api_latencies(world, collector.url, keys, args.requests)

@@ -21,3 +21,29 @@ def test_edge_throughput_smoke(tmp_path: Path) -> None:
     for key in ("to_commit_reads_per_s", "to_ack_reads_per_s", "plain_sqlite_reads_per_s"):
         assert figures[key]["median"] > 0
     assert figures["agent_peak_rss_kib"]["median"] > 0
+
+
+def test_collector_ingest_smoke(tmp_path: Path) -> None:
+    out = tmp_path / "ingest.json"
+    subprocess.run(
+        [sys.executable, str(BENCH / "collector_ingest.py"), "--observations", "2000",
+         "--runs", "1", "--out", str(out)],
+        check=True, timeout=300, capture_output=True,
+    )  # fmt: skip
+    figures = json.loads(out.read_text())
+    for key in ("ingest_obs_per_s", "raw_write_obs_per_s", "ingest_to_raw_ratio"):
+        assert figures[key]["median"] > 0
+
+
+def test_collector_queries_smoke(tmp_path: Path) -> None:
+    out = tmp_path / "queries.json"
+    subprocess.run(
+        [sys.executable, str(BENCH / "collector_queries.py"), "--shipments", "300",
+         "--observations", "3000", "--requests", "60", "--out", str(out)],
+        check=True, timeout=300, capture_output=True,
+    )  # fmt: skip
+    figures = json.loads(out.read_text())
+    assert figures["observations"] == 3000
+    for kind in ("http_floor", "location", "events", "track_30_days", "inventory"):
+        assert 0 < figures["api"][kind]["p50_ms"] <= figures["api"][kind]["p99_ms"]
+    assert figures["naive_influxql"]["location"]["p50_ms"] > 0

@@ -221,21 +221,13 @@ def get_inventory(
 ) -> Page[InventoryItemOut]:
     """The carrier's shipments whose current location is this site."""
     size = limit or svc.settings.page_size
-    after = string_cursor(cursor)
-    items: list[InventoryItemOut] = []
-    last: str | None = None
-    while len(items) < size:
-        ids = svc.state.shipments_at(site_id, carrier, after=after, limit=size)
-        for shipment_id in ids:
-            shipment = svc.registry.shipment(shipment_id, carrier_id=carrier)
-            location = location_out(svc, shipment)
-            last = shipment_id
-            if location.site is not None and location.site.id == site_id:
-                items.append(InventoryItemOut(shipment=shipment_out(shipment), location=location))
-                if len(items) == size:
-                    break
-        if len(ids) < size:
-            last = None if len(items) < size else last
-            break
-        after = ids[-1]
-    return page(items, last, more=last is not None)
+    ids = svc.state.shipments_at(site_id, carrier, after=string_cursor(cursor), limit=size + 1)
+
+    def item(shipment_id: str) -> InventoryItemOut:
+        shipment = svc.registry.shipment(shipment_id, carrier_id=carrier)
+        return InventoryItemOut(
+            shipment=shipment_out(shipment), location=location_out(svc, shipment)
+        )
+
+    shown = ids[:size]
+    return page([item(i) for i in shown], shown[-1] if shown else None, more=len(ids) > size)

@@ -19,6 +19,7 @@ from sqlalchemy import (
     insert,
     select,
     tuple_,
+    union_all,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -199,23 +200,54 @@ class State:
     def shipments_at(
         self, site_id: str, carrier_id: str | None, *, after: str | None, limit: int
     ) -> list[str]:
-        """Ids of shipments (of one carrier, or all) with a tag whose latest sighting is here."""
+        """Ids of shipments (of one carrier, or all) whose latest sighting is at this site.
+
+        One query: the candidates are shipments with any tag last seen here; each candidate's
+        tags are ranked by the same order as ``location`` and only those whose best is here are
+        kept, so a page is never short because of shipments that have moved on.
+        """
         t, st, s = schema.tag_locations, schema.shipment_tags, schema.shipments
-        by_tag = (
-            select(s.c.id)
-            .join(st, st.c.shipment_id == s.c.id)
-            .join(t, t.c.epc == st.c.epc)
-            .where(t.c.site_id == site_id)
+        by_tag = select(s.c.id).join(st, st.c.shipment_id == s.c.id).join(t, t.c.epc == st.c.epc)
+        by_sscc = select(s.c.id).join(t, t.c.sscc == s.c.sscc)
+        here = (
+            by_tag.where(t.c.site_id == site_id)
+            .union(by_sscc.where(t.c.site_id == site_id))
+            .subquery()
         )
-        by_sscc = select(s.c.id).join(t, t.c.sscc == s.c.sscc).where(t.c.site_id == site_id)
+        keep: list[ColumnElement[bool]] = [s.c.id.in_(select(here.c.id))]
         if carrier_id is not None:
-            by_tag = by_tag.where(s.c.carrier_id == carrier_id)
-            by_sscc = by_sscc.where(s.c.carrier_id == carrier_id)
+            keep.append(s.c.carrier_id == carrier_id)
         if after is not None:
-            by_tag = by_tag.where(s.c.id > after)
-            by_sscc = by_sscc.where(s.c.id > after)
-        union = by_tag.union(by_sscc).subquery()
-        query = select(union.c.id).order_by(union.c.id).limit(limit)
+            keep.append(s.c.id > after)
+        chosen = select(s.c.id).where(*keep).order_by(s.c.id).subquery()
+        sightings = union_all(
+            select(chosen.c.id.label("sid"), *_ranked_columns(t))
+            .join(st, st.c.shipment_id == chosen.c.id)
+            .join(t, t.c.epc == st.c.epc),
+            select(chosen.c.id.label("sid"), *_ranked_columns(t))
+            .join(s, s.c.id == chosen.c.id)
+            .join(t, t.c.sscc == s.c.sscc),
+        ).subquery()
+        rank = (
+            func.row_number()
+            .over(
+                partition_by=sightings.c.sid,
+                order_by=(
+                    sightings.c.event_time.desc(),
+                    sightings.c.gateway_id.desc(),
+                    sightings.c.read_point.desc(),
+                    sightings.c.event.desc(),
+                ),
+            )
+            .label("rank")
+        )
+        ranked = select(sightings.c.sid, sightings.c.site_id, rank).subquery()
+        query = (
+            select(ranked.c.sid)
+            .where(ranked.c.rank == 1, ranked.c.site_id == site_id)
+            .order_by(ranked.c.sid)
+            .limit(limit)
+        )
         with translated(), self.reader.connect() as conn:
             return list(conn.scalars(query))
 
@@ -263,6 +295,10 @@ def _rebuild_start(conn: Connection, epc: str, rebuild_from: int) -> int:
         select(func.max(table.c.arrived)).where(table.c.epc == epc, table.c.arrived <= rebuild_from)
     )
     return 0 if start is None else int(start)
+
+
+def _ranked_columns(t: Table) -> tuple[Any, ...]:
+    return (t.c.site_id, t.c.event_time, t.c.gateway_id, t.c.read_point, t.c.event)
 
 
 def _chunks(items: list[str]) -> Iterable[list[str]]:
