@@ -264,18 +264,28 @@ def naive_latencies(world: World, influx: InfluxServer, db: str, n: int) -> dict
                 f'WHERE {which} GROUP BY "epc"'
             )
             started = time.perf_counter()
-            client.post("/query", data={"db": db, "q": q}).raise_for_status()
+            response = client.post("/query", data={"db": db, "q": q})
             out["location"].append((time.perf_counter() - started) * 1000)
+            _check_answer(response, expect_series=2)
         for _ in range(3):  # every EPC's last observation: slow by nature, few runs
             q = (
                 'SELECT last("count"), "site" FROM "observation" '  # noqa: S608
                 f'WHERE time > now() - {DAYS + 1}d GROUP BY "epc"'
             )
             started = time.perf_counter()
-            client.post("/query", data={"db": db, "q": q}).raise_for_status()
+            response = client.post("/query", data={"db": db, "q": q})
             out["inventory"].append((time.perf_counter() - started) * 1000)
+            _check_answer(response, expect_series=world.tags)
     out["location"] = out["location"][WARM_UP:]
     return out
+
+
+def _check_answer(response: httpx.Response, *, expect_series: int) -> None:
+    """A naive query that fails or comes back empty would be timed as fast: refuse it."""
+    response.raise_for_status()
+    result = response.json()["results"][0]
+    if "error" in result or len(result.get("series", [])) != expect_series:
+        raise SystemExit(f"naive query answered {str(result)[:300]}")
 
 
 def summary(values: list[float]) -> dict[str, float]:
