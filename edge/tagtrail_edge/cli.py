@@ -10,10 +10,17 @@ from typing import Annotated
 
 import typer
 
+from tagtrail_edge import epc_cli, gps_cli
 from tagtrail_edge.errors import EdgeError
 
 DEFAULT_CONFIG = Path(os.environ.get("TAGTRAIL_EDGE_CONFIG", "/etc/tagtrail/edge.toml"))
-app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help="The tagtrail gateway agent, and the technician's commands. See docs/cli.md.",
+)
+app.add_typer(epc_cli.app, name="epc")
+app.add_typer(gps_cli.app, name="gps")
 ConfigOption = Annotated[
     Path, typer.Option("--config", "-c", help="gateway config (env TAGTRAIL_EDGE_CONFIG)")
 ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,48 +15,19 @@ from tagtrail_hardware.nmea.simulator import epoch_sentences, with_checksum
 from tagtrail_hardware.reads import Fix, Quality
 from tagtrail_hardware.virtual import VirtualSerialPort
 from tagtrail_testbed.devices import Running
+from tagtrail_testbed.gpsd_expected import (
+    captures,
+    disagreement,
+    expected_disagreements,
+    gpsd_positions,
+)
 
 RunDevice = Callable[[Any], Running]
-TOLERANCE = 1e-6
-
-# Where we knowingly part from gpsd, and why. Each entry: capture -> (positions gpsd has and we
-# do not, positions we have and gpsd does not).
-DIFFERENCES: dict[str, tuple[int, int, str]] = {
-    "GPSmap-76S.log": (1, 0, "GGA quality 8 is the receiver's simulator mode: not a real position"),
-    "mtk-3301.log": (1, 0, "gpsd reports mode 2 from a GGA whose fix quality is 0 (no fix)"),
-    "myguide-3100.log": (2, 0, "GGA with an empty fix-quality field: we need the receiver to say"),
-    "bt451.log": (0, 2, "spliced capture: epochs cut at the splice and at the end never reach "
-                  "gpsd's cycle end, so gpsd reports them not; a live stream completes them"),
-    "ublox-lea-4h.log": (0, 1, "the capture ends on a complete epoch that gpsfake stops before "
-                         "gpsd reports"),
-}  # fmt: skip
-
-
-def captures(conformance: Path) -> list[Path]:
-    return sorted((conformance / "gps" / "gpsd").glob("*.log"))
 
 
 def our_positions(log: Path) -> tuple[list[Fix], NmeaDecoder]:
     decoder = NmeaDecoder()
-    fixes: list[Fix] = []
-    for line in log.read_bytes().split(b"\n"):
-        if not line.startswith(b"#"):  # capture comments, not receiver output
-            fixes += decoder.line(line)
-    return fixes + decoder.builder.flush(), decoder
-
-
-def gpsd_positions(log: Path) -> set[tuple[float, float]]:
-    found = set()
-    for line in Path(f"{log}.chk").read_text(errors="replace").splitlines():
-        if line.startswith("{"):
-            report = json.loads(line)
-            if report.get("class") == "TPV" and report.get("mode", 0) >= 2 and "lat" in report:
-                found.add((report["lat"], report["lon"]))
-    return found
-
-
-def _near(p: tuple[float, float], others: set[tuple[float, float]]) -> bool:
-    return any(abs(p[0] - q[0]) <= TOLERANCE and abs(p[1] - q[1]) <= TOLERANCE for q in others)
+    return decoder.replay(log.read_bytes()), decoder
 
 
 def test_agrees_with_gpsd_on_every_real_capture(conformance: Path) -> None:
@@ -66,14 +36,11 @@ def test_agrees_with_gpsd_on_every_real_capture(conformance: Path) -> None:
     verdicts = {}
     for log in logs:
         fixes, _ = our_positions(log)
-        ours = {(f.lat, f.lon) for f in fixes}
-        theirs = gpsd_positions(log)
-        missing = [p for p in theirs if not _near(p, ours)]
-        extra = [p for p in ours if not _near(p, theirs)]
         assert all(not (f.lat == 0 and f.lon == 0) for f in fixes), log.name
-        if missing or extra:
-            verdicts[log.name] = (len(missing), len(extra))
-    assert verdicts == {name: (miss, extra) for name, (miss, extra, _) in DIFFERENCES.items()}
+        found = disagreement({(f.lat, f.lon) for f in fixes}, gpsd_positions(log))
+        if found != (0, 0):
+            verdicts[log.name] = found
+    assert verdicts == expected_disagreements()
 
 
 def test_captures_with_positions_yield_them(conformance: Path) -> None:

@@ -115,6 +115,15 @@ class NmeaDecoder:
         self.talkers: Counter[str] = Counter()
         self._pending = b""
 
+    def replay(self, capture: bytes) -> list[Fix]:
+        """Every fix of a recorded capture, its last epoch included. Lines starting with ``#``
+        are a capture's comments (gpsd's test logs have them), not receiver output."""
+        fixes: list[Fix] = []
+        for line in capture.split(b"\n"):
+            if not line.startswith(b"#"):
+                fixes += self.line(line)
+        return fixes + self.builder.flush()
+
     def feed(self, data: bytes, *, mono_ns: int | None = None) -> list[Fix]:
         lines = (self._pending + data).split(b"\n")
         self._pending = lines.pop()

@@ -1,0 +1,37 @@
+"""How the technician's commands print data: JSON lines for scripts, a table for people.
+
+Colour and table borders only when standard output is a terminal (rich decides).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import typer
+
+
+def json_lines(rows: Iterable[dict[str, Any]]) -> None:
+    for row in rows:
+        typer.echo(json.dumps(row, ensure_ascii=False))
+
+
+def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
+    from rich.console import Console  # noqa: PLC0415 (only people need it)
+    from rich.table import Table  # noqa: PLC0415
+
+    shown = Table(title=title)
+    for column in columns:
+        shown.add_column(column, overflow="fold")  # an EPC is never cut short
+    for row in rows:
+        shown.add_row(*(_cell(cell) for cell in row))
+    Console().print(shown)
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.7f}".rstrip("0").rstrip(".")
+    return str(value)
