@@ -17,7 +17,7 @@ from tagtrail_edge.clock import ClockProbe
 from tagtrail_edge.config import EdgeConfig
 from tagtrail_edge.enrich import PositionHistory
 from tagtrail_edge.intake import Intake
-from tagtrail_edge.outbox import Outbox, OutboxSettings
+from tagtrail_edge.outbox import Outbox
 from tagtrail_edge.publish import LinkSettings, Publisher
 from tagtrail_edge.smooth import Smoother, Thresholds
 from tagtrail_hardware.ascii import AsciiReader, LineFormat
@@ -90,15 +90,7 @@ class Agent:
 
     def __post_init__(self) -> None:
         c = self.config
-        self.outbox = Outbox.open(
-            OutboxSettings(
-                path=c.outbox.path,
-                cap_bytes=int(c.outbox.cap_mb * 1024 * 1024),
-                overflow=c.outbox.overflow,
-                retention_s=c.outbox.retention_days * 86400,
-                synchronous=c.outbox.synchronous,
-            )
-        )
+        self.outbox = Outbox.open(c.outbox.settings())
         self.readers = build_readers(c)
         self.gps = build_gps(c)
         self.positions = (

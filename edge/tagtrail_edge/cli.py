@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import threading
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from tagtrail_edge import epc_cli, gps_cli
+from tagtrail_edge import epc_cli, gps_cli, outbox_cli
+from tagtrail_edge.cli_options import DEFAULT_CONFIG, ConfigOption
 from tagtrail_edge.errors import EdgeError
 
-DEFAULT_CONFIG = Path(os.environ.get("TAGTRAIL_EDGE_CONFIG", "/etc/tagtrail/edge.toml"))
 app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
@@ -21,9 +19,7 @@ app = typer.Typer(
 )
 app.add_typer(epc_cli.app, name="epc")
 app.add_typer(gps_cli.app, name="gps")
-ConfigOption = Annotated[
-    Path, typer.Option("--config", "-c", help="gateway config (env TAGTRAIL_EDGE_CONFIG)")
-]
+app.add_typer(outbox_cli.app, name="outbox")
 
 
 @app.command()

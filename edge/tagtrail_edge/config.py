@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, m
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from tagtrail_edge.errors import ConfigError
-from tagtrail_edge.outbox import Overflow
+from tagtrail_edge.outbox import OutboxSettings, Overflow
 from tagtrail_protocol.ids import Identifier
 
 Positive = Annotated[float, Field(gt=0)]
@@ -65,6 +65,16 @@ class OutboxSection(_Section):
     retention_days: Annotated[float, Field(gt=0)] = 30.0
     synchronous: Literal["FULL", "NORMAL"] = "FULL"
     keep_raw_reads: bool = False
+
+    def settings(self) -> OutboxSettings:
+        """What the outbox itself takes (bytes and seconds)."""
+        return OutboxSettings(
+            path=self.path,
+            cap_bytes=int(self.cap_mb * 1024 * 1024),
+            overflow=self.overflow,
+            retention_s=self.retention_days * 86400,
+            synchronous=self.synchronous,
+        )
 
 
 class Thresholds(_Section):

@@ -326,28 +326,10 @@ class Outbox:
 
     def stats(self) -> OutboxStats:
         with self._lock:
-            (batches,) = self._conn.execute("SELECT count(*) FROM batches").fetchone()
-            items, oldest = self._conn.execute(
-                "SELECT count(*), min(created) FROM items"
-            ).fetchone()
-            drops = dict(self._conn.execute("SELECT reason, count FROM drops").fetchall())
-            meta = dict(self._conn.execute("SELECT key, value FROM meta").fetchall())
-        unbatched = 1 if items and not batches else 0
-        return OutboxStats(
-            backlog_batches=batches + unbatched,
-            backlog_items=items,
-            oldest_created=oldest,
-            bytes_on_disk=self.bytes_on_disk(),
-            cap_bytes=self.settings.cap_bytes,
-            drops=drops,
-            last_ack_at=float(meta["last_ack_at"]) if "last_ack_at" in meta else None,
-            last_ack_seq=int(meta["last_ack_seq"]) if "last_ack_seq" in meta else None,
-            recovered_from=self.recovered_from,
-        )
+            return read_stats(self._conn, self.settings, recovered_from=self.recovered_from)
 
     def bytes_on_disk(self) -> int:
-        path = self.settings.path
-        return sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
+        return _bytes_on_disk(self.settings.path)
 
     def _set_meta(self, key: str, value: str) -> None:
         self._conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
@@ -357,6 +339,46 @@ class Outbox:
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self._conn)
+
+
+def read_stats(
+    conn: sqlite3.Connection, settings: OutboxSettings, *, recovered_from: str | None = None
+) -> OutboxStats:
+    """What an outbox holds; reads only."""
+    (batches,) = conn.execute("SELECT count(*) FROM batches").fetchone()
+    items, oldest = conn.execute("SELECT count(*), min(created) FROM items").fetchone()
+    drops = dict(conn.execute("SELECT reason, count FROM drops").fetchall())
+    meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+    unbatched = 1 if items and not batches else 0
+    return OutboxStats(
+        backlog_batches=batches + unbatched,
+        backlog_items=items,
+        oldest_created=oldest,
+        bytes_on_disk=_bytes_on_disk(settings.path),
+        cap_bytes=settings.cap_bytes,
+        drops=drops,
+        last_ack_at=float(meta["last_ack_at"]) if "last_ack_at" in meta else None,
+        last_ack_seq=int(meta["last_ack_seq"]) if "last_ack_seq" in meta else None,
+        recovered_from=recovered_from,
+    )
+
+
+def inspect(settings: OutboxSettings) -> OutboxStats:
+    """An outbox's figures without changing anything in it (safe beside a running agent)."""
+    if not settings.path.exists():
+        raise OutboxError(f"no outbox at {settings.path} (has the agent run with this config?)")
+    try:
+        conn = sqlite3.connect(f"file:{settings.path}?mode=ro", uri=True)
+        try:
+            return read_stats(conn, settings)
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise OutboxError(f"{settings.path} cannot be read as an outbox: {exc}") from None
+
+
+def _bytes_on_disk(path: Path) -> int:
+    return sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
 
 
 class _Transaction:

@@ -253,3 +253,57 @@ def test_replay_counts_what_it_rejects_and_refuses_a_file_that_is_not_nmea(
     assert refused.exit_code == 1
     assert "no NMEA 0183 sentence" in refused.stderr
     assert runner.invoke(app, ["gps", "replay", str(tmp_path / "missing")]).exit_code == 2
+
+
+# -- outbox status ------------------------------------------------------------------------------
+
+
+def test_outbox_status_reads_a_live_outbox_without_changing_it(tmp_path: Path) -> None:
+    from tagtrail_edge.config import load_config  # noqa: PLC0415
+    from tagtrail_edge.outbox import Outbox  # noqa: PLC0415
+
+    config = tmp_path / "edge.toml"
+    config.write_text(
+        f'[gateway]\nid = "gate-1"\nsite = "port-a"\n'
+        f'[outbox]\npath = "{tmp_path / "outbox.db"}"\ncap_mb = 8\n'
+    )
+    outbox = Outbox.open(load_config(config).outbox.settings())  # the agent holds it open
+    try:
+        outbox.commit([("obs", '{"n":%d}' % i) for i in range(25)])  # noqa: UP031
+        outbox.form_batches("boot", 0, max_items=10)
+        outbox.acknowledge("boot", [0], [(1, "invalid message: bad lat")])
+        before = _files(tmp_path)
+        result = runner.invoke(app, ["outbox", "status", "--config", str(config), "--json"])
+        assert result.exit_code == 0, result.output
+        status = json.loads(result.stdout)
+        assert _files(tmp_path) == before
+    finally:
+        outbox.close()
+    assert (status["backlog_items"], status["backlog_batches"], status["last_ack_seq"]) == (5, 1, 0)
+    assert status["drops"] == {"rejected-invalid-message--bad-lat": 10}  # the batch's items
+    assert status["cap_bytes"] == 8 * 1024 * 1024
+    assert 0 < status["used_of_cap"] < 1
+    assert status["oldest_unsent_age_s"] >= 0
+    assert status["last_ack_at"].endswith("Z")
+    people = runner.invoke(app, ["outbox", "status", "--config", str(config)])
+    assert people.exit_code == 0
+    assert "backlog_items" in people.stdout
+
+
+def test_outbox_status_says_what_is_wrong(tmp_path: Path) -> None:
+    config = tmp_path / "edge.toml"
+    config.write_text(
+        f'[gateway]\nid = "gate-1"\nsite = "port-a"\n[outbox]\npath = "{tmp_path}/none.db"\n'
+    )
+    missing = runner.invoke(app, ["outbox", "status", "--config", str(config)])
+    assert missing.exit_code == 1
+    assert "no outbox at" in missing.stderr
+    config.write_text('[gateway]\nid = "Gate 1"\nsite = "port-a"\n')
+    broken = runner.invoke(app, ["outbox", "status", "--config", str(config)])
+    assert broken.exit_code == 2
+    assert "gateway.id" in broken.stderr
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    """The outbox's data: the database and its WAL (the -shm index holds readers' marks)."""
+    return {p.name: p.read_bytes() for p in folder.glob("outbox.db*") if p.suffix != ".db-shm"}
