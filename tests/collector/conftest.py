@@ -33,6 +33,8 @@ def collector_factory(
         collector = Collector(make_config(broker or mosquitto, server, db, registry, **sections))
         collector.start()
         started.append(collector)
+        # Messages published before the collector's subscription is granted go nowhere.
+        assert collector.subscriber.subscribed.wait(10), "collector did not subscribe"
         return collector
 
     yield start

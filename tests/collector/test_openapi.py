@@ -61,6 +61,7 @@ def live_api(
     sections = collector_sections(mosquitto, influxdb_server, db, registry_path)
     collector = Collector(CollectorConfig(**sections))
     collector.start()
+    assert collector.subscriber.subscribed.wait(10)
     try:
         keys = _seed(collector, mosquitto)
         with serve_api(collector) as url:

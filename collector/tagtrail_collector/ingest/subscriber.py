@@ -8,6 +8,7 @@ import queue
 import secrets
 import socket
 import ssl
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -49,6 +50,8 @@ class Subscriber:
         self.inbox = inbox
         self.metrics = metrics
         self.connected = False
+        self.subscribed = threading.Event()
+        """Set once the broker has granted the subscriptions (again after each reconnect)."""
         self.last_error: str | None = None
         self._client = self._make_client()
 
@@ -75,6 +78,7 @@ class Subscriber:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        client.on_subscribe = lambda *_: self.subscribed.set()
         return client
 
     def start(self) -> None:
@@ -124,6 +128,7 @@ class Subscriber:
         _properties: Any,  # noqa: ANN401
     ) -> None:
         self.connected = False
+        self.subscribed.clear()
         self.metrics.mqtt_connected.set(0)
         if reason.is_failure:
             self.last_error = f"disconnected: {reason}"
