@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from tagtrail_edge import epc_cli, gps_cli, outbox_cli, probe_cli
+from tagtrail_edge import config_cli, epc_cli, gps_cli, outbox_cli, probe_cli
 from tagtrail_edge.cli_options import DEFAULT_CONFIG, ConfigOption
 from tagtrail_edge.errors import EdgeError
 
@@ -20,6 +20,7 @@ app = typer.Typer(
 app.add_typer(epc_cli.app, name="epc")
 app.add_typer(gps_cli.app, name="gps")
 app.add_typer(outbox_cli.app, name="outbox")
+app.add_typer(config_cli.app, name="config")
 app.command("probe")(probe_cli.probe)
 
 

@@ -307,3 +307,42 @@ def test_outbox_status_says_what_is_wrong(tmp_path: Path) -> None:
 def _files(folder: Path) -> dict[str, bytes]:
     """The outbox's data: the database and its WAL (the -shm index holds readers' marks)."""
     return {p.name: p.read_bytes() for p in folder.glob("outbox.db*") if p.suffix != ".db-shm"}
+
+
+# -- config show | get | validate ---------------------------------------------------------------
+
+
+def test_config_shows_effective_values_and_never_a_secret(tmp_path: Path) -> None:
+    config = tmp_path / "edge.toml"
+    config.write_text(
+        '[gateway]\nid = "gate-1"\nsite = "port-a"\n'
+        '[mqtt]\nhost = "broker.example"\nusername = "gate-1"\npassword = "s3cret-pw"\n'
+    )
+    shown = runner.invoke(app, ["config", "show", "--config", str(config)])
+    assert shown.exit_code == 0
+    assert "s3cret-pw" not in shown.stdout
+    effective = json.loads(shown.stdout)
+    assert effective["mqtt"]["host"] == "broker.example"
+    assert effective["outbox"]["synchronous"] == "FULL"  # a default, filled in
+    get = runner.invoke(app, ["config", "get", "mqtt.host", "-c", str(config)])
+    assert (get.exit_code, get.stdout.strip()) == (0, "broker.example")
+    secret = runner.invoke(app, ["config", "get", "mqtt.password", "-c", str(config)])
+    assert "s3cret-pw" not in secret.stdout
+    unknown = runner.invoke(app, ["config", "get", "mqtt.hots", "-c", str(config)])
+    assert unknown.exit_code == 2
+    assert "known: " in unknown.stderr
+    assert "host" in unknown.stderr
+    valid = runner.invoke(app, ["config", "validate", str(config)])
+    assert (valid.exit_code, valid.stdout.strip()) == (0, f"{config}: valid")
+
+
+def test_config_validate_names_the_key_the_value_and_what_is_allowed(tmp_path: Path) -> None:
+    config = tmp_path / "edge.toml"
+    config.write_text('[gateway]\nid = "Gate 1"\nsite = "port-a"\n[outbox]\ncap_mb = 0\n')
+    result = runner.invoke(app, ["config", "validate", str(config)])
+    assert result.exit_code == 2
+    assert "gateway.id = 'Gate 1'" in result.stderr
+    assert "allowed" in result.stderr
+    assert "outbox.cap_mb = 0" in result.stderr
+    config.write_text("[gateway\n")
+    assert "not valid TOML" in runner.invoke(app, ["config", "validate", str(config)]).stderr

@@ -1,0 +1,74 @@
+"""``tagtrail-edge config``: the gateway's configuration, validated, with secrets masked."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from tagtrail_edge.cli_options import DEFAULT_CONFIG, ConfigOption
+
+app = typer.Typer(
+    no_args_is_help=True, add_completion=False, help="The configuration: show, get, validate."
+)
+
+
+def _effective(config: Path) -> dict[str, Any]:
+    """The validated configuration with every default filled in; secrets are masked."""
+    from tagtrail_edge.config import load_config  # noqa: PLC0415
+    from tagtrail_edge.errors import ConfigError  # noqa: PLC0415
+
+    try:
+        found: dict[str, Any] = load_config(config).model_dump(mode="json")
+    except ConfigError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    return found
+
+
+@app.command()
+def show(config: ConfigOption = DEFAULT_CONFIG) -> None:
+    """Print the whole effective configuration (defaults included) as JSON; secrets masked.
+
+    Example: tagtrail-edge config show --config /etc/tagtrail/edge.toml
+    """
+    typer.echo(json.dumps(_effective(config), indent=2))
+
+
+@app.command()
+def get(
+    key: Annotated[str, typer.Argument(help="dotted key, e.g. mqtt.host or outbox.cap_mb")],
+    config: ConfigOption = DEFAULT_CONFIG,
+) -> None:
+    """Print one setting's effective value (JSON for sections and lists); secrets masked.
+
+    Example: tagtrail-edge config get mqtt.host
+    """
+    value: Any = _effective(config)
+    for part in key.split("."):
+        if isinstance(value, dict) and part in value:
+            value = value[part]
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            known = ", ".join(sorted(value)) if isinstance(value, dict) else "none"
+            typer.echo(f"error: no setting {key!r} (at {part!r}, known: {known})", err=True)
+            raise typer.Exit(2)
+    typer.echo(value if isinstance(value, str) else json.dumps(value))
+
+
+@app.command()
+def validate(
+    file: Annotated[Path | None, typer.Argument(help="file to check (default: --config)")] = None,
+    config: ConfigOption = DEFAULT_CONFIG,
+) -> None:
+    """Check a configuration file; each problem names the key, the bad value and what is
+    allowed. Exit status 0 when valid, 2 otherwise.
+
+    Example: tagtrail-edge config validate /tmp/new-edge.toml
+    """
+    path = file or config
+    _effective(path)
+    typer.echo(f"{path}: valid")
