@@ -12,3 +12,4 @@ DEFAULT_CONFIG = Path(os.environ.get("TAGTRAIL_EDGE_CONFIG", "/etc/tagtrail/edge
 ConfigOption = Annotated[
     Path, typer.Option("--config", "-c", help="gateway config (env TAGTRAIL_EDGE_CONFIG)")
 ]
+JsonOption = Annotated[bool, typer.Option("--json", help="data as JSON, one object per line")]

@@ -6,12 +6,12 @@ from typing import Annotated, Any
 
 import typer
 
+from tagtrail_edge.cli_options import JsonOption
 from tagtrail_edge.output import json_lines, table
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="EPCs: what the tags a reader reports are."
 )
-JsonOption = Annotated[bool, typer.Option("--json", help="one JSON object per line")]
 
 
 @app.command()

@@ -7,13 +7,13 @@ from typing import Annotated, Any
 
 import typer
 
+from tagtrail_edge.cli_options import JsonOption
 from tagtrail_edge.output import json_lines, table
 from tagtrail_hardware.reads import Fix
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="GPS: what a receiver's NMEA output yields."
 )
-JsonOption = Annotated[bool, typer.Option("--json", help="one JSON object per line")]
 
 
 @app.command()

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 
 import typer
 
-from tagtrail_edge.cli_options import DEFAULT_CONFIG, ConfigOption
+from tagtrail_edge.cli_options import DEFAULT_CONFIG, ConfigOption, JsonOption
 from tagtrail_edge.errors import ConfigError, EdgeError
 from tagtrail_edge.output import json_lines, table
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="The outbox: backlog, drops, acks."
 )
-JsonOption = Annotated[bool, typer.Option("--json", help="one JSON object")]
 
 
 @app.command()

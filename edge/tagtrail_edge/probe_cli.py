@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from tagtrail_edge.cli_options import JsonOption
 from tagtrail_edge.output import json_lines, table
 
 
@@ -16,7 +17,7 @@ def probe(
     baud: Annotated[
         list[int] | None, typer.Option("--baud", help="baud rate to try (repeat); default: common")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="one JSON object")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Find out what is on a port (Mercury reader, ASCII reader, NMEA GPS) and at which baud
     rate, and print its identity: the reader's firmware, or the GPS talker and fix. Nothing on

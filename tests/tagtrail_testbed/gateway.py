@@ -100,7 +100,7 @@ class FakeGateway:
             sent_at=datetime.now(UTC),
             items=tuple(items),
         )
-        self._send(seq, Kind.OBS, self.codec.encode(batch))
+        self.send_payload(seq, Kind.OBS, self.codec.encode(batch))
         return seq
 
     def send_fixes(self, fixes: list[PositionFix]) -> int:
@@ -112,7 +112,7 @@ class FakeGateway:
             sent_at=datetime.now(UTC),
             fixes=tuple(fixes),
         )
-        self._send(seq, Kind.POS, self.codec.encode(batch))
+        self.send_payload(seq, Kind.POS, self.codec.encode(batch))
         return seq
 
     @property
@@ -122,10 +122,7 @@ class FakeGateway:
             return len(self.pending)
 
     def send_payload(self, seq: int, kind: Kind, payload: bytes) -> None:
-        """Send an already encoded batch (from ``next_seq()`` and ``boot_id``), kept until acked."""
-        self._send(seq, kind, payload)
-
-    def _send(self, seq: int, kind: Kind, payload: bytes) -> None:
+        """Send an encoded batch (from ``next_seq()`` and ``boot_id``), kept until acked."""
         with self._lock:
             self.pending[seq] = payload
             self._kinds[seq] = kind

@@ -96,9 +96,14 @@ class State:
             return
         table = schema.tag_visits
         histories = self.history(sorted(starts), min(starts.values()))
+        conn.execute(
+            delete(table).where(
+                table.c.epc == bindparam("old_epc"), table.c.arrived >= bindparam("old_start")
+            ),
+            [{"old_epc": epc, "old_start": start} for epc, start in starts.items()],
+        )
         rows: list[dict[str, Any]] = []
         for epc, start in starts.items():
-            conn.execute(delete(table).where(table.c.epc == epc, table.c.arrived >= start))
             history = [h for h in histories.get(epc, []) if h[0] >= start]
             rows.extend(_visit_row(v) for v in rebuild(epc, history))
         if rows:
