@@ -64,14 +64,20 @@ def build_gps(config: EdgeConfig) -> Any | None:  # noqa: ANN401 (NmeaGps or Gps
     return None
 
 
-def build_smoother(config: EdgeConfig) -> Smoother:
-    points = {(p.reader, p.antenna): p for p in config.read_points}
-    by_name = {p.name: p for p in config.read_points}
-    default = config.smoothing
+def read_point_namer(config: EdgeConfig) -> Callable[[str, int], str]:
+    """(reader, antenna) -> read point name: the configured one, else ``<reader>-a<antenna>``."""
+    points = {(p.reader, p.antenna): p.name for p in config.read_points}
 
     def read_point(reader: str, antenna: int) -> str:
-        point = points.get((reader, antenna))
-        return point.name if point else f"{reader}-a{antenna}"
+        return points.get((reader, antenna)) or f"{reader}-a{antenna}"
+
+    return read_point
+
+
+def build_smoother(config: EdgeConfig) -> Smoother:
+    by_name = {p.name: p for p in config.read_points}
+    default = config.smoothing
+    read_point = read_point_namer(config)
 
     def limits(name: str) -> Thresholds:
         source = by_name.get(name, default)

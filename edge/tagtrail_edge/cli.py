@@ -8,7 +8,17 @@ from typing import Annotated
 
 import typer
 
-from tagtrail_edge import config_cli, epc_cli, gps_cli, outbox_cli, probe_cli
+from tagtrail_edge import (
+    config_cli,
+    devices_cli,
+    doctor_cli,
+    epc_cli,
+    gps_cli,
+    init_cli,
+    outbox_cli,
+    probe_cli,
+    watch_cli,
+)
 from tagtrail_edge.cli_options import DEFAULT_CONFIG, ConfigOption
 from tagtrail_edge.errors import EdgeError
 
@@ -21,7 +31,11 @@ app.add_typer(epc_cli.app, name="epc")
 app.add_typer(gps_cli.app, name="gps")
 app.add_typer(outbox_cli.app, name="outbox")
 app.add_typer(config_cli.app, name="config")
+app.command("init")(init_cli.init)
 app.command("probe")(probe_cli.probe)
+app.command("devices")(devices_cli.devices)
+app.command("doctor")(doctor_cli.doctor)
+app.command("watch")(watch_cli.watch)
 
 
 @app.command()

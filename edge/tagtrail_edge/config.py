@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -22,32 +22,51 @@ Positive = Annotated[float, Field(gt=0)]
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 class GatewaySection(_Section):
     id: Identifier
+    """this gateway's id: a-z, 0-9, '.', '_', '-' (at most 64)"""
     site: Identifier
+    """the site it is installed at (same rules)"""
     mobile: bool = False
+    """true on trucks: each event is stamped with the GPS position"""
 
 
 class MqttSection(_Section):
     host: str = "127.0.0.1"
+    """the MQTT broker"""
     port: Annotated[int, Field(ge=1, le=65535)] = 8883
+    """8883 for TLS, 1883 plain"""
     client_id: str = ""
+    """empty means "tagtrail-edge-<gateway id>" """
     username: str | None = None
+    """this gateway's own credential"""
     password: SecretStr | None = None
+    """better: TAGTRAIL_EDGE_MQTT__PASSWORD in the service environment"""
     ca_file: Path | None = None
+    """CA that signed the broker's certificate; enables TLS"""
     cert_file: Path | None = None
+    """client certificate, when the broker requires one"""
     key_file: Path | None = None
+    """its key (cert_file and key_file go together)"""
     keepalive_s: Annotated[int, Field(ge=5, le=3600)] = 30
+    """MQTT keepalive, seconds"""
     window: Annotated[int, Field(ge=1, le=1000)] = 8
+    """batches sent and not yet acknowledged, at most"""
     batch_max_items: Annotated[int, Field(ge=1, le=10_000)] = 500
+    """events per batch"""
     resend_after_s: Positive = 15.0
+    """re-send an unacknowledged batch after this (doubling, up to 16x)"""
     status_interval_s: Positive = 30.0
+    """retained status message period"""
     backoff_base_s: Positive = 0.5
+    """reconnect backoff: random wait in [0, min(cap, base * 2^n)]"""
     backoff_cap_s: Positive = 60.0
+    """reconnect backoff cap, seconds"""
     compress_above: Annotated[int, Field(ge=0)] | None = 4096
+    """zlib-compress payloads above this many bytes (omit: never)"""
 
     @model_validator(mode="after")
     def _client_cert_pairs(self) -> MqttSection:
@@ -60,11 +79,17 @@ class MqttSection(_Section):
 
 class OutboxSection(_Section):
     path: Path = Path("/var/lib/tagtrail/outbox.db")
+    """SQLite outbox (WAL); its folder must be writable"""
     cap_mb: Annotated[float, Field(ge=1.0)] = 256.0
+    """hard cap for database + WAL on disk"""
     overflow: Overflow = Overflow.DROP_OLDEST
+    """at the cap: "drop-oldest" or "refuse-newest"; drops are counted"""
     retention_days: Annotated[float, Field(gt=0)] = 30.0
+    """unsent items older than this are deleted (counted as "expired")"""
     synchronous: Literal["FULL", "NORMAL"] = "FULL"
+    """"FULL" survives power loss; "NORMAL" may lose the last commits"""
     keep_raw_reads: bool = False
+    """also keep every raw read (audit), same retention"""
 
     def settings(self) -> OutboxSettings:
         """What the outbox itself takes (bytes and seconds)."""
@@ -79,45 +104,69 @@ class OutboxSection(_Section):
 
 class Thresholds(_Section):
     observe_count: Annotated[int, Field(ge=1)] = 2
+    """reads before a tag counts as arrived..."""
     observe_s: Annotated[float, Field(ge=0)] = 1.0
+    """...or seconds since its first read"""
     lost_s: Positive = 3.0
+    """silence after which it has departed"""
     summary_s: Positive | None = None
+    """optional "observe" event for a dwelling tag, this often"""
 
 
 class ReaderSection(_Section):
     name: Identifier
+    """reader name (read points default to "<name>-a<antenna>")"""
     driver: Literal["ascii", "mercury"]
+    """"ascii" (one tag per line) or "mercury" (ThingMagic M6e)"""
     path: str
+    """serial port; /dev/serial/by-id/... survives re-plugging"""
     baudrate: Annotated[int, Field(ge=300, le=4_000_000)] = 115200
+    """serial speed"""
     fields: tuple[Literal["epc", "antenna", "rssi", "time_ms", "-"], ...] = (
         "epc",
         "antenna",
         "rssi",
     )
+    """ascii: column order, of "epc", "antenna", "rssi", "time_ms" and "-" (ignored)"""
     separator: str = ","
+    """ascii: column separator"""
     region: str = "eu"
+    """mercury: na, eu, in, jp, prc, kr, au, nz, open"""
     read_power_cdbm: Annotated[int, Field(ge=0, le=3150)] = 2000
+    """mercury: read power in 1/100 dBm (0..3150)"""
     antennas: tuple[Annotated[int, Field(ge=1, le=15)], ...] = (1,)
+    """mercury: antenna ports to search"""
 
 
 class ReadPointSection(Thresholds):
     name: Identifier
+    """the name carriers see"""
     reader: Identifier
+    """the reader it belongs to"""
     antenna: Annotated[int, Field(ge=0, le=255)]
+    """that reader's antenna port"""
 
 
 class GpsSection(_Section):
     source: Literal["none", "nmea", "gpsd"] = "none"
+    """"none", "nmea" (serial receiver) or "gpsd" (preferred if running)"""
     path: str = "/dev/ttyACM0"
+    """nmea: serial port"""
     baudrate: Annotated[int, Field(ge=300, le=4_000_000)] = 9600
+    """nmea: speed"""
     gpsd_host: str = "127.0.0.1"
+    """gpsd: address"""
     gpsd_port: Annotated[int, Field(ge=1, le=65535)] = 2947
+    """gpsd: port"""
     max_fix_age_s: Positive = 30.0
+    """mobile: no position on an event further than this from a fix"""
 
 
 class LogSection(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    """DEBUG, INFO, WARNING, ERROR"""
     format: Literal["json", "text"] = "json"
+    """json (one object per line) or text"""
 
 
 class EdgeConfig(BaseSettings):
@@ -166,6 +215,11 @@ def load_config(path: Path) -> EdgeConfig:
         raise ConfigError(f"cannot read config {path}: {exc.strerror or exc}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
+    return validate(data, path)
+
+
+def validate(data: dict[str, Any], path: Path) -> EdgeConfig:
+    """Validate settings read from ``path`` (the environment still overrides them)."""
     try:
         return EdgeConfig(**data)
     except ValidationError as exc:

@@ -11,7 +11,7 @@ import typer
 from tagtrail_edge.cli_options import DEFAULT_CONFIG, ConfigOption
 
 app = typer.Typer(
-    no_args_is_help=True, add_completion=False, help="The configuration: show, get, validate."
+    no_args_is_help=True, add_completion=False, help="The configuration: show, get, set, validate."
 )
 
 
@@ -57,6 +57,34 @@ def get(
             typer.echo(f"error: no setting {key!r} (at {part!r}, known: {known})", err=True)
             raise typer.Exit(2)
     typer.echo(value if isinstance(value, str) else json.dumps(value))
+
+
+@app.command("set")
+def set_(
+    key: Annotated[str, typer.Argument(help="dotted key, e.g. mqtt.host or readers.0.path")],
+    value: Annotated[str, typer.Argument(help="a TOML value (8883, true, [1, 2]) or plain text")],
+    config: ConfigOption = DEFAULT_CONFIG,
+) -> None:
+    """Change one setting in the file, keeping its comments and layout. The file is replaced
+    only when the whole result is valid; otherwise the error names the key, the bad value and
+    what is allowed (exit status 2). Restart the agent to apply.
+
+    Example: tagtrail-edge config set mqtt.host broker.example.net
+    """
+    from tagtrail_edge.config_file import set_value  # noqa: PLC0415
+    from tagtrail_edge.errors import ConfigError  # noqa: PLC0415
+
+    try:
+        set_value(config, key, value)
+    except ConfigError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    shown = "***" if _secret(key) else value
+    typer.echo(f"{config}: {key} = {shown}")
+
+
+def _secret(key: str) -> bool:
+    return key.rsplit(".", 1)[-1] in ("password", "token")
 
 
 @app.command()

@@ -7,13 +7,68 @@ from typing import Annotated, Any
 
 import typer
 
-from tagtrail_edge.cli_options import JsonOption
+from tagtrail_edge.cli_options import DEFAULT_CONFIG, ConfigOption, JsonOption
 from tagtrail_edge.output import json_lines, table
 from tagtrail_hardware.reads import Fix
 
 app = typer.Typer(
-    no_args_is_help=True, add_completion=False, help="GPS: what a receiver's NMEA output yields."
+    no_args_is_help=True,
+    add_completion=False,
+    help="GPS: the live fix, and what an NMEA capture yields.",
 )
+
+
+@app.command()
+def status(
+    config: ConfigOption = DEFAULT_CONFIG,
+    *,
+    wait: Annotated[float, typer.Option(help="seconds to listen for a fix, at most")] = 5.0,
+    as_json: JsonOption = False,
+) -> None:
+    """Listen to the configured GPS (serial NMEA or gpsd) and print its latest fix: quality,
+    satellites, HDOP, position, and the offset between GPS time and the system clock. The
+    agent must be stopped for a serial receiver (the port is opened exclusively). Exit status 1
+    when no fix comes within --wait seconds.
+
+    Example: tagtrail-edge gps status --wait 10
+    """
+    from tagtrail_edge.agent import build_gps  # noqa: PLC0415
+    from tagtrail_edge.clock import kernel_synced  # noqa: PLC0415
+    from tagtrail_edge.config import load_config  # noqa: PLC0415
+    from tagtrail_edge.errors import ConfigError  # noqa: PLC0415
+    from tagtrail_edge.listen import clock_offset, latest_fix  # noqa: PLC0415
+
+    try:
+        loaded = load_config(config)
+        settings, gps = loaded.gps, build_gps(loaded)
+    except ConfigError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if gps is None:
+        typer.echo('error: no GPS configured ([gps] source = "none")', err=True)
+        raise typer.Exit(2)
+    fix = latest_fix(gps, wait_s=wait)
+    device = gps.status()
+    where = settings.path if settings.source == "nmea" else f"{gps.host}:{gps.port}"
+    row = {
+        "source": settings.source,
+        "device": where,
+        "device_state": device.state,
+        "detail": device.detail,
+        "fix": fix is not None,
+        **(fix_row(fix) if fix else {}),
+        "clock_offset_s": None if fix is None else clock_offset(fix),
+        "clock_synced": kernel_synced(),
+    }
+    if as_json:
+        json_lines([row])
+    else:
+        table("GPS", ("", ""), list(row.items()))
+    if fix is None:
+        typer.echo(
+            f"no fix within {wait:g} s (antenna view of the sky? device state above)", err=True
+        )
+        raise typer.Exit(1)
 
 
 @app.command()

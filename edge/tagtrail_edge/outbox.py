@@ -10,11 +10,12 @@ is checked and, if corrupt, moved aside (never deleted) and replaced by a fresh 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -316,6 +317,18 @@ class Outbox:
                 self._conn.execute("PRAGMA incremental_vacuum")
         return count
 
+    def purge(self, *, before: float | None = None) -> int:
+        """Delete unsent items created before ``before`` (all when None), counted as "purged"."""
+        cutoff = float("inf") if before is None else before
+        with self._lock, self._transaction():
+            count = self._conn.execute("DELETE FROM items WHERE created < ?", (cutoff,)).rowcount
+            self._delete_empty_batches()
+            self._count_drop("purged", count)
+        if count:
+            with self._lock:
+                self._conn.execute("PRAGMA incremental_vacuum")
+        return count
+
     def tracks(self) -> list[Track]:
         with self._lock:
             rows = self._conn.execute("SELECT * FROM tracks").fetchall()
@@ -365,16 +378,65 @@ def read_stats(
 
 def inspect(settings: OutboxSettings) -> OutboxStats:
     """An outbox's figures without changing anything in it (safe beside a running agent)."""
-    if not settings.path.exists():
-        raise OutboxError(f"no outbox at {settings.path} (has the agent run with this config?)")
+    with _read_only(settings.path) as conn:
+        return read_stats(conn, settings)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredItem:
+    """An unsent item as kept: outbox order, kind, commit time, its batch if any, the body."""
+
+    id: int
+    kind: str
+    created: float
+    batch_seq: int | None
+    body: str
+
+
+def count_unsent(settings: OutboxSettings, *, since: float = 0.0) -> tuple[int, int]:
+    """(items committed at or after ``since``, of those stamped by an unsynchronised clock)."""
+    with _read_only(settings.path) as conn:
+        row = conn.execute(
+            "SELECT count(*), coalesce(sum(json_extract(body, '$.clock_synced') = 0), 0)"
+            " FROM items WHERE created >= ?",
+            (since,),
+        ).fetchone()
+    return int(row[0]), int(row[1])
+
+
+def unsent(
+    settings: OutboxSettings, *, since: float = 0.0, chunk: int = 5000
+) -> Iterator[StoredItem]:
+    """The unsent items committed at or after ``since``, in outbox order; reads only."""
+    with _read_only(settings.path) as conn:
+        after = 0
+        while True:
+            rows = conn.execute(
+                "SELECT i.id, i.kind, i.created, b.seq, i.body FROM items i"
+                " LEFT JOIN batches b ON b.id = i.batch"
+                " WHERE i.id > ? AND i.created >= ? ORDER BY i.id LIMIT ?",
+                (after, since, chunk),
+            ).fetchall()
+            if not rows:
+                return
+            yield from (StoredItem(*row) for row in rows)
+            after = rows[-1][0]
+
+
+@contextlib.contextmanager
+def _read_only(path: Path) -> Iterator[sqlite3.Connection]:
+    if not path.exists():
+        raise OutboxError(f"no outbox at {path} (has the agent run with this config?)")
     try:
-        conn = sqlite3.connect(f"file:{settings.path}?mode=ro", uri=True)
-        try:
-            return read_stats(conn, settings)
-        finally:
-            conn.close()
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     except sqlite3.DatabaseError as exc:
-        raise OutboxError(f"{settings.path} cannot be read as an outbox: {exc}") from None
+        raise OutboxError(f"{path} cannot be opened: {exc}") from None
+    try:
+        yield conn
+    except sqlite3.DatabaseError as exc:
+        raise OutboxError(f"{path} cannot be read as an outbox: {exc}") from None
+    finally:
+        conn.close()
 
 
 def _bytes_on_disk(path: Path) -> int:

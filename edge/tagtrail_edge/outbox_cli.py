@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import sys
 import time
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
-from typing import Any
+from pathlib import Path
+from typing import Annotated, Any, TextIO
 
 import typer
 
 from tagtrail_edge.cli_options import DEFAULT_CONFIG, ConfigOption, JsonOption
 from tagtrail_edge.errors import ConfigError, EdgeError
-from tagtrail_edge.output import json_lines, table
+from tagtrail_edge.output import iso, json_lines, table
 
 app = typer.Typer(
-    no_args_is_help=True, add_completion=False, help="The outbox: backlog, drops, acks."
+    no_args_is_help=True,
+    add_completion=False,
+    help="The outbox: backlog, drops, acks; export and purge.",
 )
 
 
@@ -25,20 +32,146 @@ def status(config: ConfigOption = DEFAULT_CONFIG, *, as_json: JsonOption = False
 
     Example: tagtrail-edge outbox status --json
     """
-    from tagtrail_edge.config import load_config  # noqa: PLC0415
-    from tagtrail_edge.outbox import inspect  # noqa: PLC0415
+    from tagtrail_edge.clock import kernel_synced  # noqa: PLC0415
+    from tagtrail_edge.outbox import count_unsent, inspect  # noqa: PLC0415
 
-    try:
-        settings = load_config(config).outbox.settings()
+    settings = _settings(config)
+    with _findings():
         row = status_row(inspect(settings), now=time.time())
-    except EdgeError as exc:  # a bad config is a usage error (2); a missing outbox a finding (1)
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2 if isinstance(exc, ConfigError) else 1) from None
-    row = {"path": str(settings.path), **row}
+        unsynced = count_unsent(settings)[1]
+    row = {
+        "path": str(settings.path),
+        **row,
+        "clock_synced": kernel_synced(),
+        "backlog_items_unsynced_clock": unsynced,
+    }
     if as_json:
         json_lines([row])
         return
     table("Outbox", ("figure", "value"), [(key, _shown(value)) for key, value in row.items()])
+
+
+@app.command()
+def export(
+    output: Annotated[Path, typer.Argument(help="JSON-lines file to write; - for stdout")],
+    since: Annotated[
+        str | None,
+        typer.Option(help="only items committed since: ISO 8601 time, or an age like 90m, 2h, 3d"),
+    ] = None,
+    config: ConfigOption = DEFAULT_CONFIG,
+) -> None:
+    """Copy the unsent items to a JSON-lines file, one object per line (id, kind, created,
+    batch_seq, item), in outbox order, with a progress bar. Reads the outbox without changing
+    it, so it is safe while the agent runs.
+
+    Example: tagtrail-edge outbox export /tmp/backlog.jsonl --since 2h
+    """
+    from tagtrail_edge.outbox import count_unsent, unsent  # noqa: PLC0415
+
+    settings = _settings(config)
+    start = 0.0 if since is None else parse_since(since, now=time.time())
+    with _findings():
+        total = count_unsent(settings, since=start)[0]
+        if str(output) == "-":
+            written = _write_items(sys.stdout, unsent(settings, since=start), None, total)
+        else:
+            with _progress() as progress, output.open("w", encoding="utf-8") as sink:
+                written = _write_items(sink, unsent(settings, since=start), progress, total)
+    typer.echo(f"exported {written} item(s) to {output}", err=True)
+
+
+@app.command()
+def purge(
+    before: Annotated[
+        str | None,
+        typer.Option(help="only items committed before: ISO 8601 time, or an age like 7d"),
+    ] = None,
+    config: ConfigOption = DEFAULT_CONFIG,
+    *,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask for confirmation")] = False,
+) -> None:
+    """Delete unsent items for good (all, or those older than --before). They are counted as
+    drops with reason "purged". Asks first unless --yes; export them before if in doubt.
+
+    Example: tagtrail-edge outbox purge --before 7d --yes
+    """
+    from tagtrail_edge.outbox import Outbox, count_unsent  # noqa: PLC0415
+
+    settings = _settings(config)
+    cutoff = None if before is None else parse_since(before, now=time.time())
+    with _findings():
+        total, _ = count_unsent(settings)
+        newer = 0 if cutoff is None else count_unsent(settings, since=cutoff)[0]
+    doomed = total - newer
+    if doomed == 0:
+        typer.echo("nothing to purge")
+        return
+    if not yes:
+        typer.confirm(f"delete {doomed} unsent item(s) from {settings.path} for good?", abort=True)
+    with _findings():
+        outbox = Outbox.open(settings)
+        try:
+            purged = outbox.purge(before=cutoff)
+        finally:
+            outbox.close()
+    typer.echo(f"purged {purged} item(s)")
+
+
+def parse_since(text: str, *, now: float) -> float:
+    """An ISO 8601 time (UTC when it names no zone) or an age (``90s``, ``15m``, ``2h``, ``3d``)."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    if text[-1:] in units and text[:-1].replace(".", "", 1).isdigit():
+        return now - float(text[:-1]) * units[text[-1]]
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{text!r} is neither an ISO 8601 time nor an age like 90m, 2h or 3d"
+        ) from None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+
+def _settings(config: Path) -> Any:  # noqa: ANN401 (OutboxSettings, imported late)
+    from tagtrail_edge.config import load_config  # noqa: PLC0415
+
+    try:
+        return load_config(config).outbox.settings()
+    except ConfigError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+@contextlib.contextmanager
+def _findings() -> Iterator[None]:
+    """An outbox that is missing or unreadable is a finding: exit status 1 with the reason."""
+    try:
+        yield
+    except EdgeError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+def _progress() -> Any:  # noqa: ANN401 (rich.progress.Progress)
+    from rich.progress import Progress  # noqa: PLC0415
+
+    return Progress(transient=True)
+
+
+def _write_items(sink: TextIO, items: Iterable[Any], progress: Any, total: int) -> int:  # noqa: ANN401
+    task = progress.add_task("exporting", total=total) if progress else None
+    written = 0
+    for item in items:
+        row = {
+            "id": item.id, "kind": item.kind, "created": iso(item.created),
+            "batch_seq": item.batch_seq, "item": json.loads(item.body),
+        }  # fmt: skip
+        sink.write(json.dumps(row, ensure_ascii=False) + "\n")
+        written += 1
+        if progress and written % 1000 == 0:
+            progress.update(task, completed=written)
+    if progress:
+        progress.update(task, completed=written)
+    return written
 
 
 def status_row(stats: Any, *, now: float) -> dict[str, Any]:  # noqa: ANN401 (OutboxStats)
@@ -51,15 +184,9 @@ def status_row(stats: Any, *, now: float) -> dict[str, Any]:  # noqa: ANN401 (Ou
         "cap_bytes": stats.cap_bytes,
         "used_of_cap": round(stats.bytes_on_disk / stats.cap_bytes, 4),
         "drops": dict(stats.drops),
-        "last_ack_at": _iso(stats.last_ack_at),
+        "last_ack_at": iso(stats.last_ack_at),
         "last_ack_seq": stats.last_ack_seq,
     }
-
-
-def _iso(epoch: float | None) -> str | None:
-    if epoch is None:
-        return None
-    return datetime.fromtimestamp(epoch, UTC).isoformat().replace("+00:00", "Z")
 
 
 def _shown(value: Any) -> str:  # noqa: ANN401

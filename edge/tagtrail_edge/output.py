@@ -7,9 +7,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import typer
+
+
+def iso(epoch: float | None) -> str | None:
+    """Unix seconds as ISO 8601 UTC with a Z, as every command prints times."""
+    if epoch is None:
+        return None
+    return datetime.fromtimestamp(epoch, UTC).isoformat().replace("+00:00", "Z")
 
 
 def json_lines(rows: Iterable[dict[str, Any]]) -> None:

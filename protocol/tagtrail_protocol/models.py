@@ -247,8 +247,23 @@ class Rejection(WireModel):
     reason: ShortText
 
 
+class Ping(WireModel):
+    """A gateway asks the collector to answer on its ack topic (``tagtrail-edge doctor``).
+
+    Since 1.1. ``boot_id`` names the asking session, not an agent boot: the answer is an
+    :class:`Ack` with ``pong`` set, the same ``boot_id`` and no sequences, which a running agent
+    of the same gateway receives too and finds nothing to remove for.
+    """
+
+    v: Annotated[str, Field(pattern=r"^\d{1,4}\.\d{1,4}$")] = SCHEMA_VERSION
+    kind: Literal["ping"] = "ping"
+    gateway: Identifier
+    boot_id: UUID
+    time: UtcDatetime
+
+
 class Ack(WireModel):
-    """The collector's word that batches are stored (or rejected for good)."""
+    """The collector's word that batches are stored (or rejected for good), or a ping's answer."""
 
     v: Annotated[str, Field(pattern=r"^\d{1,4}\.\d{1,4}$")] = SCHEMA_VERSION
     kind: Literal["ack"] = "ack"
@@ -257,10 +272,13 @@ class Ack(WireModel):
     time: UtcDatetime
     stored: Annotated[tuple[Seq, ...], Field(max_length=MAX_ITEMS)] = ()
     rejected: Annotated[tuple[Rejection, ...], Field(max_length=MAX_ITEMS)] = ()
+    pong: bool = False  # since 1.1: this answers a Ping with the same boot_id
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
-        if not self.stored and not self.rejected:
+        if self.pong and (self.stored or self.rejected):
+            raise ValueError("a ping's answer names no sequence")
+        if not self.stored and not self.rejected and not self.pong:
             raise ValueError("an ack names at least one stored or rejected sequence")
         rejected = [r.seq for r in self.rejected]
         if len(set(self.stored)) != len(self.stored) or len(set(rejected)) != len(rejected):
@@ -271,12 +289,13 @@ class Ack(WireModel):
         return self
 
 
-Message = ObservationBatch | PositionBatch | Status | Ack
+Message = ObservationBatch | PositionBatch | Status | Ack | Ping
 """Every message that has a schema; ``cmd`` is reserved and has none yet."""
 
-MODELS: Final[dict[str, type[ObservationBatch | PositionBatch | Status | Ack]]] = {
+MODELS: Final[dict[str, type[Message]]] = {
     "obs": ObservationBatch,
     "pos": PositionBatch,
     "status": Status,
     "ack": Ack,
+    "ping": Ping,
 }

@@ -22,9 +22,10 @@ class Kind(StrEnum):
     STATUS = "status"  # retained gateway status, also the MQTT last will
     ACK = "ack"  # collector -> gateway: which batches are stored
     CMD = "cmd"  # reserved for remote configuration, collector -> gateway
+    PING = "ping"  # gateway -> collector: answer on my ack topic (since 1.1)
 
 
-GATEWAY_PUBLISHES: Final = frozenset({Kind.OBS, Kind.POS, Kind.STATUS})
+GATEWAY_PUBLISHES: Final = frozenset({Kind.OBS, Kind.POS, Kind.STATUS, Kind.PING})
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from tagtrail_collector.store.records import GatewayPosition, NewDeadLetter
 from tagtrail_protocol import (
     Codec,
     ObservationBatch,
+    Ping,
     PositionBatch,
     ProtocolError,
     Status,
@@ -52,10 +53,18 @@ class StatusWork:
     point: Point
 
 
+@dataclass(frozen=True, slots=True)
+class PingWork:
+    """A gateway's ping, answered once everything received before it is stored."""
+
+    topic: Topic
+    ping: Ping
+
+
 Reject = NewDeadLetter
 """A payload that failed decoding, for the dead-letter table."""
 
-Work = BatchWork | StatusWork | Reject
+Work = BatchWork | StatusWork | PingWork | Reject
 
 
 def decode(received: Received, codec: Codec, read_point_name: ReadPointName) -> Work:
@@ -74,6 +83,8 @@ def decode(received: Received, codec: Codec, read_point_name: ReadPointName) -> 
         return StatusWork(topic, message, status_point(topic.site, message))
     if isinstance(message, ObservationBatch | PositionBatch):
         return _batch(topic, message, read_point_name)
+    if isinstance(message, Ping):
+        return PingWork(topic, message)
     return Reject(
         received.topic, gateway, "topic_mismatch", "acks are not accepted", received.payload
     )

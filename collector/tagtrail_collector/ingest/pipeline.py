@@ -23,6 +23,7 @@ from tagtrail_collector.config import IngestSection
 from tagtrail_collector.errors import CollectorError, StoreUnavailable
 from tagtrail_collector.ingest.decode import (
     BatchWork,
+    PingWork,
     ReadPointName,
     Reject,
     StatusWork,
@@ -125,6 +126,7 @@ class Pipeline:
         for letter in rejects + dead:
             self.metrics.dead_lettered.labels(letter.gateway_id or "unknown", letter.reason).inc()
         acks = self._acknowledge(batches)
+        self._answer([w for w in works if isinstance(w, PingWork)])
         self.flushes += 1
         return Flushed(len(batches), len(points), len(dead) + len(rejects), acks)
 
@@ -177,6 +179,14 @@ class Pipeline:
             if self.publish(str(topic), self.codec.encode(ack)):
                 self.metrics.acked.labels(topic.gateway).inc(len(seqs))
         return len(groups)
+
+    def _answer(self, pings: list[PingWork]) -> None:
+        for work in pings:
+            ack = Ack(
+                gateway=work.ping.gateway, boot_id=work.ping.boot_id, time=datetime.now(UTC),
+                pong=True,
+            )  # fmt: skip
+            self.publish(str(work.topic.sibling(Kind.ACK)), self.codec.encode(ack))
 
     def _retry(self, store: str, stop: threading.Event, call: Callable[[], T]) -> T:
         attempt = 0

@@ -23,7 +23,7 @@ from tagtrail_collector.metrics import Metrics
 from tagtrail_protocol import Kind, subscription
 
 log = logging.getLogger(__name__)
-KINDS = (Kind.OBS, Kind.POS, Kind.STATUS)
+KINDS = (Kind.OBS, Kind.POS, Kind.STATUS, Kind.PING)
 
 
 @dataclass(frozen=True, slots=True)

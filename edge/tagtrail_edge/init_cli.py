@@ -1,0 +1,300 @@
+"""``tagtrail-edge init``: a new gateway config, asked for or taken from flags, validated as it
+goes and written as commented TOML."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from pydantic import BaseModel
+
+from tagtrail_edge.cli_options import DEFAULT_CONFIG, ConfigOption
+
+Text = str | None
+
+
+def init(
+    config: ConfigOption = DEFAULT_CONFIG,
+    *,
+    gateway_id: Annotated[Text, typer.Option(help="this gateway's id, e.g. gate-3")] = None,
+    site: Annotated[Text, typer.Option(help="the site it is installed at, e.g. port-rtm")] = None,
+    mobile: Annotated[
+        bool | None, typer.Option("--mobile/--fixed", help="on a vehicle (events get positions)")
+    ] = None,
+    mqtt_host: Annotated[Text, typer.Option(help="MQTT broker host")] = None,
+    mqtt_port: Annotated[int | None, typer.Option(help="MQTT broker port (8883: TLS)")] = None,
+    username: Annotated[Text, typer.Option(help="this gateway's broker user")] = None,
+    password: Annotated[
+        Text, typer.Option(help="its password (asked, hidden, if left out)")
+    ] = None,
+    ca_file: Annotated[
+        Text, typer.Option(help="CA certificate of the broker ('' for no TLS)")
+    ] = None,
+    cert_file: Annotated[
+        Text, typer.Option(help="client certificate, if the broker wants one")
+    ] = None,
+    key_file: Annotated[Text, typer.Option(help="the client certificate's key")] = None,
+    reader: Annotated[
+        list[str] | None,
+        typer.Option(help="a reader as NAME,DRIVER,PATH[,BAUD] (driver ascii or mercury); repeat"),
+    ] = None,
+    read_point: Annotated[
+        list[str] | None,
+        typer.Option(help="a read point as NAME,READER,ANTENNA; repeat (default: one per reader)"),
+    ] = None,
+    gps: Annotated[Text, typer.Option(help="none, nmea:PATH[:BAUD] or gpsd[:HOST[:PORT]]")] = None,
+    outbox: Annotated[Text, typer.Option(help="outbox file")] = None,
+    no_input: Annotated[
+        bool, typer.Option("--no-input", help="never ask: fail on a missing required value")
+    ] = False,
+    force: Annotated[bool, typer.Option("--force", help="overwrite an existing file")] = False,
+) -> None:
+    """Create a gateway config: asks for what the flags leave out (gateway id, site, broker,
+    credentials, TLS files, readers, GPS), checks each answer as it is given, validates the
+    whole and writes a commented TOML (mode 0600: it holds the password).
+
+    Example: tagtrail-edge init --config edge.toml --gateway-id gate-3 --site port-rtm
+    --mqtt-host broker.example.net --username gate-3 --password s3cret
+    --ca-file /etc/tagtrail/ca.crt --reader dock,ascii,/dev/ttyUSB0 --gps none --no-input
+    """
+    from tagtrail_edge.config import validate  # noqa: PLC0415
+    from tagtrail_edge.config_file import render, write_atomically  # noqa: PLC0415
+    from tagtrail_edge.errors import ConfigError  # noqa: PLC0415
+
+    if config.exists() and not force:
+        typer.echo(
+            f"error: {config} exists (--force to overwrite, or config set KEY VALUE)", err=True
+        )
+        raise typer.Exit(2)
+    ask = _Asker(interactive=not no_input)
+    try:
+        data = _gather(ask, locals())
+        validate(data, config)
+    except ConfigError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    write_atomically(config, render(data), mode=0o600)
+    typer.echo(f"wrote {config}; next: tagtrail-edge doctor --config {config}")
+
+
+def _gather(ask: _Asker, given: dict[str, Any]) -> dict[str, Any]:
+    from tagtrail_edge.config import (  # noqa: PLC0415
+        GatewaySection,
+        MqttSection,
+        OutboxSection,
+    )
+
+    gateway_id = ask.value(GatewaySection, "id", given["gateway_id"], "Gateway id")
+    site = ask.value(GatewaySection, "site", given["site"], "Site id")
+    mobile = ask.flag(given["mobile"], "Is it on a vehicle (truck, reach stacker)?")
+    host = ask.value(MqttSection, "host", given["mqtt_host"], "MQTT broker host")
+    ca = ask.value(
+        MqttSection, "ca_file", given["ca_file"], "Broker CA certificate ('' for no TLS)",
+        default="/etc/tagtrail/ca.crt" if ask.interactive else None, file=True,
+    )  # fmt: skip
+    if ca is None:
+        typer.echo("warning: no TLS; credentials and data cross the network in clear", err=True)
+    mqtt = {
+        "host": host,
+        "port": ask.value(
+            MqttSection,
+            "port",
+            given["mqtt_port"],
+            "MQTT broker port",
+            default=8883 if ca else 1883,
+        ),
+        "username": ask.value(
+            MqttSection, "username", given["username"], "Broker user", default=gateway_id
+        ),
+        "password": ask.secret(given["password"], "Broker password"),
+        "ca_file": ca,
+        "cert_file": ask.optional_file(MqttSection, "cert_file", given["cert_file"]),
+        "key_file": ask.optional_file(MqttSection, "key_file", given["key_file"]),
+    }
+    readers = _readers(ask, given["reader"])
+    data: dict[str, Any] = {"gateway": {"id": gateway_id, "site": site, "mobile": mobile}}
+    data["mqtt"] = mqtt
+    data["outbox"] = {
+        "path": ask.value(
+            OutboxSection, "path", given["outbox"], "Outbox file",
+            default=str(OutboxSection().path),
+        )
+    }  # fmt: skip
+    data["gps"] = _gps(ask, given["gps"], mobile=mobile)
+    if readers:
+        data["readers"] = readers
+        data["read_points"] = _read_points(given["read_point"], readers, gateway_id)
+    return data
+
+
+def _readers(ask: _Asker, specs: list[str] | None) -> list[dict[str, Any]]:
+    from tagtrail_edge.config import ReaderSection  # noqa: PLC0415
+
+    if specs is not None or not ask.interactive:
+        return [_reader_spec(spec) for spec in specs or []]
+    readers: list[dict[str, Any]] = []
+    _show_ports()
+    while ask.flag(None, "Add a reader?", default=not readers):
+        number = len(readers) + 1
+        readers.append({
+            "name": ask.value(
+                ReaderSection, "name", None, "Reader name", default=f"reader{number}"
+            ),
+            "driver": ask.value(ReaderSection, "driver", None, "Driver (ascii, mercury)"),
+            "path": ask.value(ReaderSection, "path", None, "Serial port"),
+            "baudrate": ask.value(ReaderSection, "baudrate", None, "Baud rate", default=115200),
+        })  # fmt: skip
+    return readers
+
+
+def _reader_spec(spec: str) -> dict[str, Any]:
+    from tagtrail_edge.config import ReaderSection  # noqa: PLC0415
+    from tagtrail_edge.config_file import check_setting  # noqa: PLC0415
+    from tagtrail_edge.errors import ConfigError  # noqa: PLC0415
+
+    parts = spec.split(",")
+    if len(parts) not in (3, 4):
+        raise ConfigError(f"--reader {spec!r}: expected NAME,DRIVER,PATH[,BAUD]")
+    keys = ("name", "driver", "path", "baudrate")
+    return {
+        key: check_setting(ReaderSection, key, value)
+        for key, value in zip(keys, parts, strict=False)
+    }
+
+
+def _read_points(
+    specs: list[str] | None, readers: list[dict[str, Any]], gateway_id: str
+) -> list[dict[str, Any]]:
+    from tagtrail_edge.config import ReadPointSection  # noqa: PLC0415
+    from tagtrail_edge.config_file import check_setting  # noqa: PLC0415
+    from tagtrail_edge.errors import ConfigError  # noqa: PLC0415
+
+    if not specs:
+        return [
+            {"name": f"{gateway_id}-{r['name']}", "reader": r["name"], "antenna": 1}
+            for r in readers
+        ]
+    points = []
+    for spec in specs:
+        parts = spec.split(",")
+        if len(parts) != 3:
+            raise ConfigError(f"--read-point {spec!r}: expected NAME,READER,ANTENNA")
+        keys = ("name", "reader", "antenna")
+        points.append(
+            {k: check_setting(ReadPointSection, k, v) for k, v in zip(keys, parts, strict=False)}
+        )
+    return points
+
+
+def _gps(ask: _Asker, spec: str | None, *, mobile: bool) -> dict[str, Any]:
+    from tagtrail_edge.config import GpsSection  # noqa: PLC0415
+    from tagtrail_edge.config_file import check_setting  # noqa: PLC0415
+    from tagtrail_edge.errors import ConfigError  # noqa: PLC0415
+
+    if spec is None:
+        default = "gpsd" if mobile else "none"
+        spec = ask.text(None, "GPS (none, nmea:PATH[:BAUD], gpsd[:HOST[:PORT]])", default=default)
+    source, *rest = spec.split(":")
+    if source == "none" and not rest:
+        return {"source": "none"}
+    keys = {"nmea": ("path", "baudrate"), "gpsd": ("gpsd_host", "gpsd_port")}.get(source)
+    if keys is None or len(rest) > 2 or (source == "nmea" and not rest):
+        raise ConfigError(f"--gps {spec!r}: expected none, nmea:PATH[:BAUD] or gpsd[:HOST[:PORT]]")
+    return {"source": source} | {
+        key: check_setting(GpsSection, key, value) for key, value in zip(keys, rest, strict=False)
+    }
+
+
+def _show_ports() -> None:
+    from tagtrail_hardware.ports import scan  # noqa: PLC0415
+
+    ports = [p for p in scan() if p.usb_id or p.by_id]
+    for port in ports:
+        typer.echo(
+            f"  found {port.by_id or port.path}: {port.product or port.usb_id} ({port.access})"
+        )
+
+
+class _Asker:
+    """Asks for what the flags left out, re-asking until the answer is valid."""
+
+    def __init__(self, *, interactive: bool) -> None:
+        self.interactive = interactive
+
+    def value(
+        self,
+        model: type[BaseModel],
+        key: str,
+        given: object,
+        question: str,
+        *,
+        default: object = None,
+        file: bool = False,
+    ) -> Any:  # noqa: ANN401
+        from tagtrail_edge.errors import ConfigError  # noqa: PLC0415
+
+        field = model.model_fields[key]
+        if default is None and not field.is_required():
+            default = field.default
+        if given is not None or not self.interactive:
+            if given is None and default is None and field.is_required():
+                raise ConfigError(f"{key} is required (--{_flag(model, key)})")
+            return _check(model, key, default if given is None else given, file=file)
+        while True:
+            answer = typer.prompt(question, default=default)
+            try:
+                return _check(model, key, answer, file=file)
+            except ConfigError as exc:
+                typer.echo(f"  {exc}", err=True)
+
+    def optional_file(self, model: type[BaseModel], key: str, given: Text) -> Text:
+        if given is None:
+            return None  # a client certificate is rare: flags only
+        return self.value(model, key, given, key, file=True)  # type: ignore[no-any-return]
+
+    def secret(self, given: Text, question: str) -> Text:
+        if given is not None or not self.interactive:
+            return given
+        answer: str = typer.prompt(
+            f"{question} (empty: none)", default="", hide_input=True, show_default=False
+        )
+        return answer or None
+
+    def flag(
+        self,
+        given: bool | None,  # noqa: FBT001 (a flag's value)
+        question: str,
+        *,
+        default: bool = False,
+    ) -> bool:
+        if given is not None:
+            return given
+        if not self.interactive:
+            return default
+        return typer.confirm(question, default=default)
+
+    def text(self, given: Text, question: str, *, default: str) -> str:
+        if given is not None:
+            return given
+        if not self.interactive:
+            return default
+        answer: str = typer.prompt(question, default=default)
+        return answer
+
+
+def _check(model: type[BaseModel], key: str, value: object, *, file: bool) -> Any:  # noqa: ANN401
+    from tagtrail_edge.config_file import check_setting  # noqa: PLC0415
+    from tagtrail_edge.errors import ConfigError  # noqa: PLC0415
+
+    if file and value in ("", None):
+        return None
+    checked = check_setting(model, key, value)
+    if file and not Path(str(checked)).is_file():
+        raise ConfigError(f"{key} = {str(checked)!r}: no such file")
+    return str(checked) if isinstance(checked, Path) else checked
+
+
+def _flag(model: type[BaseModel], key: str) -> str:
+    names = {("GatewaySection", "id"): "gateway-id", ("MqttSection", "host"): "mqtt-host"}
+    return names.get((model.__name__, key), key.replace("_", "-"))
