@@ -20,6 +20,7 @@ from tagtrail_edge.intake import Intake
 from tagtrail_edge.outbox import Outbox
 from tagtrail_edge.publish import LinkSettings, Publisher
 from tagtrail_edge.smooth import Smoother, Thresholds
+from tagtrail_edge.systemd import notify, watchdog_interval
 from tagtrail_hardware.ascii import AsciiReader, LineFormat
 from tagtrail_hardware.device import Backoff
 from tagtrail_hardware.gpsd import GpsdClient
@@ -134,17 +135,22 @@ class Agent:
             self._spawn("gps", self.gps.run, self.intake.put_fixes, self._device_stop)
         self._spawn("publisher", self.publisher.run, self._link_stop)
         self._spawn("housekeeping", self._housekeeping)
+        interval = watchdog_interval()
+        if interval is not None:
+            self._spawn("watchdog", self._watchdog, interval)
+        notify("READY=1")
         _log.info("agent started: gateway %s, boot %s", self.config.gateway.id, self.boot_id)
 
     def stop(self, *, timeout_s: float = 10.0) -> None:
         """Stop the devices, commit what they handed over, say goodbye, close the outbox."""
         deadline = time.monotonic() + timeout_s
+        notify("STOPPING=1")
         self._device_stop.set()
         self._join("reader-", "gps", deadline=deadline)
         self._intake_stop.set()
         self._join("intake", deadline=deadline)
         self._link_stop.set()
-        self._join("publisher", "housekeeping", deadline=deadline)
+        self._join("publisher", "housekeeping", "watchdog", deadline=deadline)
         self.outbox.close()
         _log.info("agent stopped")
 
@@ -161,6 +167,16 @@ class Agent:
     def _housekeeping(self) -> None:
         while not self._link_stop.wait(60.0):
             self.outbox.expire()
+
+    def _watchdog(self, interval_s: float) -> None:
+        """Tell systemd we are alive while every worker thread is; else let it restart us."""
+        while not self._link_stop.wait(interval_s):
+            workers = [t for t in self._threads if t.name != "watchdog"]
+            if self._device_stop.is_set() or all(t.is_alive() for t in workers):
+                notify("WATCHDOG=1")
+            else:
+                dead = ", ".join(t.name for t in workers if not t.is_alive())
+                _log.error("worker thread(s) %s died; no watchdog ping: systemd restarts us", dead)
 
     def status(self, state: GatewayState) -> Status:
         now = datetime.now(UTC)

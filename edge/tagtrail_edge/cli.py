@@ -17,6 +17,7 @@ from tagtrail_edge import (
     init_cli,
     outbox_cli,
     probe_cli,
+    service_cli,
     watch_cli,
 )
 from tagtrail_edge.cli_options import DEFAULT_CONFIG, ConfigOption
@@ -31,6 +32,7 @@ app.add_typer(epc_cli.app, name="epc")
 app.add_typer(gps_cli.app, name="gps")
 app.add_typer(outbox_cli.app, name="outbox")
 app.add_typer(config_cli.app, name="config")
+app.add_typer(service_cli.app, name="service")
 app.command("init")(init_cli.init)
 app.command("probe")(probe_cli.probe)
 app.command("devices")(devices_cli.devices)

@@ -29,7 +29,7 @@ def init(
         Text, typer.Option(help="its password (asked, hidden, if left out)")
     ] = None,
     ca_file: Annotated[
-        Text, typer.Option(help="CA certificate of the broker ('' for no TLS)")
+        Text, typer.Option(help="CA certificate of the broker (none: no TLS)")
     ] = None,
     cert_file: Annotated[
         Text, typer.Option(help="client certificate, if the broker wants one")
@@ -90,7 +90,7 @@ def _gather(ask: _Asker, given: dict[str, Any]) -> dict[str, Any]:
     mobile = ask.flag(given["mobile"], "Is it on a vehicle (truck, reach stacker)?")
     host = ask.value(MqttSection, "host", given["mqtt_host"], "MQTT broker host")
     ca = ask.value(
-        MqttSection, "ca_file", given["ca_file"], "Broker CA certificate ('' for no TLS)",
+        MqttSection, "ca_file", given["ca_file"], "Broker CA certificate (none: no TLS)",
         default="/etc/tagtrail/ca.crt" if ask.interactive else None, file=True,
     )  # fmt: skip
     if ca is None:
@@ -287,7 +287,7 @@ def _check(model: type[BaseModel], key: str, value: object, *, file: bool) -> An
     from tagtrail_edge.config_file import check_setting  # noqa: PLC0415
     from tagtrail_edge.errors import ConfigError  # noqa: PLC0415
 
-    if file and value in ("", None):
+    if file and value in ("", "none", None):
         return None
     checked = check_setting(model, key, value)
     if file and not Path(str(checked)).is_file():

@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import json
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from typer.testing import CliRunner
 
 from tagtrail_edge.cli import app
-from tagtrail_hardware.ascii import AsciiReaderSimulator
 from tagtrail_hardware.mercury import MercurySimulator
 from tagtrail_hardware.nmea import NmeaSimulator, Route
-from tagtrail_hardware.reads import TagRead
 from tagtrail_hardware.virtual import VirtualSerialPort
+from tagtrail_testbed.field import tags_in_field
 
 runner = CliRunner()
 EPC = "3074257BF7194E4000001A85"
@@ -25,25 +20,6 @@ EPC = "3074257BF7194E4000001A85"
 def probe(*args: str) -> tuple[int, dict[str, Any]]:
     result = runner.invoke(app, ["probe", *args, "--json"])
     return result.exit_code, json.loads(result.stdout) if result.stdout.strip() else {}
-
-
-@contextmanager
-def tags_in_field(port: VirtualSerialPort) -> Iterator[None]:
-    """An ASCII reader in data-output mode: a line per read, as long as tags are in its field."""
-    sim, stop = AsciiReaderSimulator(port), threading.Event()
-
-    def loop() -> None:
-        while not stop.is_set():
-            sim.send([TagRead(epc=EPC, antenna=1, time=time.time(), mono_ns=0, rssi_dbm=-52.0)])
-            stop.wait(0.1)
-
-    thread = threading.Thread(target=loop, daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join(5)
 
 
 def test_a_mercury_reader_is_named_with_its_firmware() -> None:
@@ -73,7 +49,7 @@ def test_an_nmea_gps_is_named_with_its_talker_and_fix() -> None:
 
 
 def test_an_ascii_reader_is_named_with_what_it_reads() -> None:
-    with VirtualSerialPort() as port, tags_in_field(port):
+    with VirtualSerialPort() as port, tags_in_field(port, [EPC]):
         code, found = probe(port.device_path)
     assert code == 0
     assert found["kind"] == "ascii-reader"
