@@ -5,7 +5,7 @@ set -euo pipefail
 # shellcheck source=deploy/lib/bootstrap.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/bootstrap.sh"
 
-install_os_packages "${TAGTRAIL_OS_PACKAGES[@]}"
+install_os_packages "${TAGTRAIL_OS_PACKAGES[@]}" "${TAGTRAIL_TEST_PACKAGES[@]}"
 ensure_venv
 
 cd "$TAGTRAIL_ROOT"

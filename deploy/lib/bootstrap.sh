@@ -6,6 +6,8 @@ TAGTRAIL_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 TAGTRAIL_VENV="${TAGTRAIL_VENV:-$TAGTRAIL_ROOT/.venv}"
 # Debian packages providing the real services used by the tests and the quickstart.
 TAGTRAIL_OS_PACKAGES=(mosquitto mosquitto-clients influxdb gpsd gpsd-clients)
+# What only the tests need: tmux drives `tagtrail-edge watch`, systemd-analyze checks the units.
+TAGTRAIL_TEST_PACKAGES=(tmux systemd)
 
 say() { printf '\033[1m==>\033[0m %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
