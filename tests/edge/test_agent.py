@@ -259,3 +259,25 @@ def test_a_wrong_password_is_reported_and_retried(
         assert not agent.publisher.connected.is_set()
     finally:
         agent.stop()
+
+
+def test_the_agent_tells_systemd_it_is_ready_alive_and_stopping(
+    tmp_path: Path, mosquitto: Broker, monkeypatch: Any
+) -> None:
+    """Type=notify with WatchdogSec: READY=1 at start, WATCHDOG=1 while alive, STOPPING=1."""
+    import socket  # noqa: PLC0415
+
+    address = str(tmp_path / "notify.sock")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as systemd:
+        systemd.bind(address)
+        systemd.settimeout(5)
+        monkeypatch.setenv("NOTIFY_SOCKET", address)
+        monkeypatch.setenv("WATCHDOG_USEC", "400000")  # ping every 0.2 s
+        agent = Agent(settings(tmp_path, mosquitto.port), clock=ClockProbe(forced=True))
+        agent.start()
+        heard = [systemd.recv(64) for _ in range(4)]
+        agent.stop()
+        while b"STOPPING=1" not in heard:
+            heard.append(systemd.recv(64))
+    assert heard[0] == b"READY=1"
+    assert heard[1:4] == [b"WATCHDOG=1"] * 3
