@@ -90,9 +90,7 @@ def denied_hint(mode: int, group: str, my_groups: Iterable[int], gid: int) -> st
     """Why a port cannot be opened, and the fix a technician can apply."""
     group_may = mode & stat.S_IRGRP and mode & stat.S_IWGRP
     if group_may and gid not in set(my_groups):
-        return (
-            f"denied: not in group {group} (sudo usermod -aG {group} $USER, then log in again)"
-        )
+        return f"denied: not in group {group} (sudo usermod -aG {group} $USER, then log in again)"
     return f"denied: mode {stat.filemode(mode)}, group {group}"
 
 
