@@ -195,6 +195,13 @@ class EdgeConfig(BaseSettings):
                 raise ValueError(f"read point {point.name!r} names unknown reader {point.reader!r}")
         return self
 
+    def serial_devices(self) -> dict[str, str]:
+        """Serial path -> what uses it (``reader dock``, ``gps``)."""
+        named = {r.path: f"reader {r.name}" for r in self.readers}
+        if self.gps.source == "nmea":
+            named[self.gps.path] = "gps"
+        return named
+
     @classmethod
     def settings_customise_sources(
         cls,

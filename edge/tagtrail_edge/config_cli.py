@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from tagtrail_edge.cli_options import DEFAULT_CONFIG, ConfigOption
+from tagtrail_edge.cli_options import DEFAULT_CONFIG, ConfigOption, load
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="The configuration: show, get, set, validate."
@@ -17,14 +17,7 @@ app = typer.Typer(
 
 def _effective(config: Path) -> dict[str, Any]:
     """The validated configuration with every default filled in; secrets are masked."""
-    from tagtrail_edge.config import load_config  # noqa: PLC0415
-    from tagtrail_edge.errors import ConfigError  # noqa: PLC0415
-
-    try:
-        found: dict[str, Any] = load_config(config).model_dump(mode="json")
-    except ConfigError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+    found: dict[str, Any] = load(config).model_dump(mode="json")
     return found
 
 

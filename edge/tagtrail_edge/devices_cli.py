@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from tagtrail_edge.cli_options import DEFAULT_CONFIG, ConfigOption, JsonOption
+from tagtrail_edge.cli_options import DEFAULT_CONFIG, ConfigOption, JsonOption, load
 from tagtrail_edge.output import json_lines, table
 
 
@@ -34,17 +34,4 @@ def devices(config: ConfigOption = DEFAULT_CONFIG, *, as_json: JsonOption = Fals
 
 def configured_devices(config: Path) -> dict[str, str]:
     """Serial path -> role for the readers and GPS in ``config``; empty when there is none."""
-    from tagtrail_edge.config import load_config  # noqa: PLC0415
-    from tagtrail_edge.errors import ConfigError  # noqa: PLC0415
-
-    if not config.exists():
-        return {}
-    try:
-        settings = load_config(config)
-    except ConfigError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
-    named = {r.path: f"reader {r.name}" for r in settings.readers}
-    if settings.gps.source == "nmea":
-        named[settings.gps.path] = "gps"
-    return named
+    return load(config).serial_devices() if config.exists() else {}

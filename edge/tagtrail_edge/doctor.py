@@ -75,9 +75,7 @@ NAMES = (
 def devices(config: EdgeConfig) -> Check:
     from tagtrail_hardware.ports import access  # noqa: PLC0415
 
-    named = {r.path: f"reader {r.name}" for r in config.readers}
-    if config.gps.source == "nmea":
-        named[config.gps.path] = "gps"
+    named = config.serial_devices()
     if not named:
         return Check(NAMES[1], "skip", "no serial device configured")
     problems = []

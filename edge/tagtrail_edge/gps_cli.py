@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from tagtrail_edge.cli_options import DEFAULT_CONFIG, ConfigOption, JsonOption
+from tagtrail_edge.cli_options import DEFAULT_CONFIG, ConfigOption, JsonOption, load
 from tagtrail_edge.output import json_lines, table
 from tagtrail_hardware.reads import Fix
 
@@ -34,16 +34,10 @@ def status(
     """
     from tagtrail_edge.agent import build_gps  # noqa: PLC0415
     from tagtrail_edge.clock import kernel_synced  # noqa: PLC0415
-    from tagtrail_edge.config import load_config  # noqa: PLC0415
-    from tagtrail_edge.errors import ConfigError  # noqa: PLC0415
     from tagtrail_edge.listen import clock_offset, latest_fix  # noqa: PLC0415
 
-    try:
-        loaded = load_config(config)
-        settings, gps = loaded.gps, build_gps(loaded)
-    except ConfigError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+    loaded = load(config)
+    settings, gps = loaded.gps, build_gps(loaded)
     if gps is None:
         typer.echo('error: no GPS configured ([gps] source = "none")', err=True)
         raise typer.Exit(2)

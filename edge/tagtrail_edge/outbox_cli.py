@@ -13,8 +13,8 @@ from typing import Annotated, Any, TextIO
 
 import typer
 
-from tagtrail_edge.cli_options import DEFAULT_CONFIG, ConfigOption, JsonOption
-from tagtrail_edge.errors import ConfigError, EdgeError
+from tagtrail_edge.cli_options import DEFAULT_CONFIG, ConfigOption, JsonOption, load
+from tagtrail_edge.errors import EdgeError
 from tagtrail_edge.output import iso, json_lines, table
 
 app = typer.Typer(
@@ -132,13 +132,7 @@ def parse_since(text: str, *, now: float) -> float:
 
 
 def _settings(config: Path) -> Any:  # noqa: ANN401 (OutboxSettings, imported late)
-    from tagtrail_edge.config import load_config  # noqa: PLC0415
-
-    try:
-        return load_config(config).outbox.settings()
-    except ConfigError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+    return load(config).outbox.settings()
 
 
 @contextlib.contextmanager

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from tagtrail_edge.cli_options import DEFAULT_CONFIG, ConfigOption
+from tagtrail_edge.cli_options import DEFAULT_CONFIG, ConfigOption, load
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="The agent as a systemd service."
@@ -35,15 +35,9 @@ def install(
 
     Example: sudo tagtrail-edge service install --config /etc/tagtrail/edge.toml
     """
-    from tagtrail_edge.config import load_config  # noqa: PLC0415
-    from tagtrail_edge.errors import ConfigError  # noqa: PLC0415
     from tagtrail_edge.systemd import unit  # noqa: PLC0415
 
-    try:
-        settings = load_config(config)
-    except ConfigError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+    settings = load(config)
     text = unit(config.resolve(), settings, user=user)
     if show:
         typer.echo(text, nl=False)

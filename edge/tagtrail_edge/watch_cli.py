@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from tagtrail_edge.cli_options import DEFAULT_CONFIG, ConfigOption, JsonOption
+from tagtrail_edge.cli_options import DEFAULT_CONFIG, ConfigOption, JsonOption, load
 
 REFRESH_S = 0.25
 COLUMNS = (
@@ -38,16 +38,10 @@ def watch(
     Example: tagtrail-edge watch --reader dock
     """
     from tagtrail_edge.agent import build_readers, build_smoother, read_point_namer  # noqa: PLC0415
-    from tagtrail_edge.config import load_config  # noqa: PLC0415
-    from tagtrail_edge.errors import ConfigError  # noqa: PLC0415
     from tagtrail_edge.listen import Listener  # noqa: PLC0415
     from tagtrail_edge.tagboard import TagBoard  # noqa: PLC0415
 
-    try:
-        settings = load_config(config)
-    except ConfigError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+    settings = load(config)
     readers = [r for r in build_readers(settings) if not reader or r.name in reader]
     if not readers:
         known = ", ".join(r.name for r in settings.readers) or "none configured"
