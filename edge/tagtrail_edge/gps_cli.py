@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from tagtrail_edge.cli_options import DEFAULT_CONFIG, ConfigOption, JsonOption, load
-from tagtrail_edge.output import json_lines, table
+from tagtrail_edge.output import json_lines, table, working
 from tagtrail_hardware.reads import Fix
 
 app = typer.Typer(
@@ -41,7 +41,8 @@ def status(
     if gps is None:
         typer.echo('error: no GPS configured ([gps] source = "none")', err=True)
         raise typer.Exit(2)
-    fix = latest_fix(gps, wait_s=wait)
+    with working(f"waiting up to {wait:g} s for a fix..."):
+        fix = latest_fix(gps, wait_s=wait)
     device = gps.status()
     where = settings.path if settings.source == "nmea" else f"{gps.host}:{gps.port}"
     row = {

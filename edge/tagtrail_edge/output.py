@@ -43,3 +43,10 @@ def _cell(value: object) -> str:
     if isinstance(value, float):
         return f"{value:.7f}".rstrip("0").rstrip(".")
     return str(value)
+
+
+def working(message: str) -> Any:  # noqa: ANN401 (a rich status, used as a context manager)
+    """A spinner on standard error while something slow runs (shown only on a terminal)."""
+    from rich.console import Console  # noqa: PLC0415
+
+    return Console(stderr=True).status(message, spinner="dots")

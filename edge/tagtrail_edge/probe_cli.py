@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from tagtrail_edge.cli_options import JsonOption
-from tagtrail_edge.output import json_lines, table
+from tagtrail_edge.output import json_lines, table, working
 
 
 def probe(
@@ -31,7 +31,8 @@ def probe(
     from tagtrail_hardware.probe import probe as identify  # noqa: PLC0415
 
     try:
-        found = identify(port, baud_rates=tuple(baud) if baud else BAUD_RATES)
+        with working(f"listening on {port} at each baud rate..."):
+            found = identify(port, baud_rates=tuple(baud) if baud else BAUD_RATES)
     except DeviceError as exc:
         typer.echo(f"error: {exc} (is the user in the dialout group?)", err=True)
         raise typer.Exit(2) from None
