@@ -91,6 +91,7 @@ def doctor(config: Path) -> tuple[int, dict[str, dict[str, Any]]]:
     result = runner.invoke(
         app, ["doctor", "-c", str(config), "--json", "--gps-wait", "3", "--ack-wait", "5"]
     )
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
     checks = [json.loads(line) for line in result.stdout.splitlines()]
     return result.exit_code, {c["name"]: c for c in checks}
 
