@@ -26,6 +26,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from tagtrail_edge.clock import kernel_synced
 from tagtrail_edge.config import EdgeConfig, MqttSection, load_config
 from tagtrail_edge.errors import ConfigError
+from tagtrail_edge.outbox import files_size
 from tagtrail_protocol import Ack, Codec, Kind, Ping, ProtocolError, Topic
 
 Verdict = Literal["pass", "fail", "skip"]
@@ -132,7 +133,7 @@ def disk(config: EdgeConfig) -> Check:
         folder = folder.parent
     free = shutil.disk_usage(folder).free
     cap = int(config.outbox.cap_mb * MIB)
-    used = sum(p.stat().st_size for p in _outbox_files(config.outbox.path))
+    used = files_size(config.outbox.path)
     detail = (
         f"{free / MIB:.0f} MiB free at {folder}; outbox {used / MIB:.1f} of {cap / MIB:.0f} MiB"
     )
@@ -142,10 +143,6 @@ def disk(config: EdgeConfig) -> Check:
             "free disk space, or lower outbox.cap_mb (tagtrail-edge config set outbox.cap_mb N)",
         )  # fmt: skip
     return Check(NAMES[4], "pass", detail)
-
-
-def _outbox_files(path: Path) -> list[Path]:
-    return [p for p in (path, Path(f"{path}-wal")) if p.exists()]
 
 
 def link(config: EdgeConfig, waits: Waits) -> Iterator[Check]:

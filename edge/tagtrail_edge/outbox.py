@@ -342,7 +342,7 @@ class Outbox:
             return read_stats(self._conn, self.settings, recovered_from=self.recovered_from)
 
     def bytes_on_disk(self) -> int:
-        return _bytes_on_disk(self.settings.path)
+        return files_size(self.settings.path)
 
     def _set_meta(self, key: str, value: str) -> None:
         self._conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
@@ -367,7 +367,7 @@ def read_stats(
         backlog_batches=batches + unbatched,
         backlog_items=items,
         oldest_created=oldest,
-        bytes_on_disk=_bytes_on_disk(settings.path),
+        bytes_on_disk=files_size(settings.path),
         cap_bytes=settings.cap_bytes,
         drops=drops,
         last_ack_at=float(meta["last_ack_at"]) if "last_ack_at" in meta else None,
@@ -439,7 +439,8 @@ def _read_only(path: Path) -> Iterator[sqlite3.Connection]:
         conn.close()
 
 
-def _bytes_on_disk(path: Path) -> int:
+def files_size(path: Path) -> int:
+    """Bytes an outbox at ``path`` takes on disk: the database and its WAL (what the cap bounds)."""
     return sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
 
 
