@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import random
+import termios
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -122,12 +123,16 @@ class SerialDevice(Generic[T]):
                 self._set_state("starting", None)
                 self._session(port, sink, stop, on_ready=lambda: self._set_state("ok", None))
                 attempt = 0
-            except (DeviceError, serial.SerialException, OSError) as exc:
+            except (DeviceError, serial.SerialException, OSError, termios.error) as exc:
+                # termios.error (not an OSError) comes from tcflush on a port that just vanished.
                 self._set_state("absent", f"{self.path}: {exc}")
                 _log.warning("device %s lost: %s", self.name, exc)
             except HardwareError as exc:
                 self._set_state("error", str(exc))
                 _log.warning("device %s failed: %s", self.name, exc)
+            except Exception as exc:  # noqa: BLE001  # a driver bug must not end the loop
+                self._set_state("error", f"unexpected {type(exc).__name__}: {exc}")
+                _log.exception("device %s crashed; reopening", self.name)
             finally:
                 _close_quietly(port)
             if not stop.is_set():

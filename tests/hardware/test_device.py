@@ -1,0 +1,52 @@
+"""The reopen loop every driver shares: whatever a session raises, the device comes back."""
+
+from __future__ import annotations
+
+import termios
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import serial
+
+from tagtrail_hardware.device import Backoff, SerialDevice
+from tagtrail_hardware.virtual import VirtualSerialPort
+from tagtrail_testbed.devices import Running
+
+RunDevice = Callable[[Any], Running]
+
+
+class _Failing(SerialDevice[int]):
+    """A driver whose sessions raise the given errors in turn, then read normally."""
+
+    def __init__(self, path: str, errors: list[BaseException]) -> None:
+        super().__init__(name="flaky", path=path, baudrate=9600, backoff=Backoff(0.01, 0.02))
+        self.errors = errors
+        self.states: list[str] = []
+
+    def _session(
+        self,
+        port: serial.Serial,
+        sink: Callable[[list[int]], None],
+        stop: threading.Event,
+        *,
+        on_ready: Callable[[], None],
+    ) -> None:
+        if self.errors:
+            raise self.errors.pop(0)
+        on_ready()
+        sink([1])
+        stop.wait()
+
+
+def test_a_vanished_port_and_a_driver_bug_both_end_in_a_reopen(run_device: RunDevice) -> None:
+    with VirtualSerialPort() as port:
+        device = _Failing(
+            port.device_path,
+            [termios.error(5, "Input/output error"), KeyError("frame"), OSError(5, "gone")],
+        )
+        running = run_device(device)
+        running.wait_for(lambda: running.items == [1])
+        assert device.status().state == "ok"
+        assert device.status().reopens == 3
+        assert running.thread.is_alive()
