@@ -7,16 +7,22 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from tagtrail_collector.errors import CollectorError
+from tagtrail_collector.provision_cli import broker_app, gateways_app
+
+if TYPE_CHECKING:
+    from tagtrail_collector.store.registry import Registry
 
 DEFAULT_CONFIG = Path(os.environ.get("TAGTRAIL_COLLECTOR_CONFIG", "/etc/tagtrail/collector.toml"))
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 admin_app = typer.Typer(no_args_is_help=True, help="Registry set-up: keys, carriers, sites.")
 app.add_typer(admin_app, name="admin")
+app.add_typer(broker_app, name="broker")
+app.add_typer(gateways_app, name="gateways")
 ConfigOption = Annotated[
     Path, typer.Option("--config", "-c", help="collector config (env TAGTRAIL_COLLECTOR_CONFIG)")
 ]
@@ -76,7 +82,8 @@ def check_config(config: Annotated[Path, typer.Argument(help="file to validate")
     typer.echo(f"{config}: valid")
 
 
-def _registry(config: Path):  # type: ignore[no-untyped-def]  # noqa: ANN202
+def registry_from(config: Path) -> Registry:
+    """The registry the collector config at ``config`` names."""
     from tagtrail_collector.config import load_config  # noqa: PLC0415
     from tagtrail_collector.store.db import connect  # noqa: PLC0415
     from tagtrail_collector.store.registry import Registry  # noqa: PLC0415
@@ -94,7 +101,7 @@ def admin_key(config: ConfigOption = DEFAULT_CONFIG, label: str = "cli") -> None
     from tagtrail_collector.store.records import Role  # noqa: PLC0415
 
     try:
-        typer.echo(_registry(config).create_key(Role.ADMIN, label=label))
+        typer.echo(registry_from(config).create_key(Role.ADMIN, label=label))
     except CollectorError as exc:
         raise _fail(exc) from None
 
@@ -114,7 +121,7 @@ def admin_carrier(
 
     try:
         check_id(carrier_id, what="carrier id")
-        registry = _registry(config)
+        registry = registry_from(config)
         registry.create_carrier(carrier_id, name)
         typer.echo(registry.create_key(Role.CARRIER, carrier_id=carrier_id, label="first"))
     except (CollectorError, ValueError) as exc:
@@ -142,7 +149,7 @@ def admin_site(
 
     try:
         check_id(site_id, what="site id")
-        _registry(config).create_site(
+        registry_from(config).create_site(
             site_id, name=name, kind=SiteKind(kind), lat=lat, lon=lon, radius_m=radius_m
         )
     except (CollectorError, ValueError) as exc:
@@ -166,7 +173,7 @@ def admin_gateway(
 
     try:
         check_id(gateway_id, what="gateway id")
-        _registry(config).create_gateway(gateway_id, site_id=site, mobile=mobile)
+        registry_from(config).create_gateway(gateway_id, site_id=site, mobile=mobile)
     except (CollectorError, ValueError) as exc:
         raise _fail(exc) from None
     typer.echo(f"gateway {gateway_id} registered at {site}")

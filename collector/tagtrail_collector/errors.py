@@ -10,7 +10,8 @@
     ├── RegistryError            the registry database failed
     │   ├── NotFound             no such row, or not visible to the caller
     │   └── Conflict             a unique key is already taken
-    └── AuthError                a missing, wrong or revoked API key
+    ├── AuthError                a missing, wrong or revoked API key
+    └── ProvisionError           a broker, PKI or deployment file cannot be read or written
 
 httpx and SQLAlchemy errors are translated into these where they are caught; the API turns them
 into problem+json responses, the CLI into one-line messages with exit status 2.
@@ -60,3 +61,7 @@ class Conflict(RegistryError):
 
 class AuthError(CollectorError):
     """A missing, wrong or revoked API key."""
+
+
+class ProvisionError(CollectorError):
+    """A broker, PKI or deployment file cannot be read, parsed or written."""

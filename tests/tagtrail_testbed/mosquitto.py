@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import os
 import pwd
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from tagtrail_collector.provision.broker import password_hash
 from tagtrail_testbed.pki import CertFiles, Pki
 from tagtrail_testbed.process import Service, free_port, port_open
 
 MOSQUITTO = os.environ.get("TAGTRAIL_MOSQUITTO", "/usr/sbin/mosquitto")
-_PBKDF2_ITERATIONS = 101  # what mosquitto_passwd writes for "$7$" (PBKDF2-SHA512)
-
-
-def password_hash(password: str, *, salt: bytes | None = None) -> str:
-    """A mosquitto 2.x password-file hash (``$7$``: PBKDF2-SHA512, 12-byte salt)."""
-    salt = secrets.token_bytes(12) if salt is None else salt
-    digest = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, _PBKDF2_ITERATIONS)
-    salt_b64, digest_b64 = base64.b64encode(salt).decode(), base64.b64encode(digest).decode()
-    return f"$7${_PBKDF2_ITERATIONS}${salt_b64}${digest_b64}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,1 @@
+"""Deployment: certificates, the broker's accounts and ACLs, gateway credentials and configs."""

@@ -1,0 +1,136 @@
+"""``tagtrail-collector broker ...`` and ``gateways ...``: broker accounts and gateway credentials.
+
+A thin layer over :mod:`tagtrail_collector.provision`. Passwords are printed once, on stdout;
+everything else goes to stderr so that ``> gate-3.toml`` captures just the snippet.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tagtrail_collector.errors import CollectorError
+
+BrokerDir = Annotated[
+    Path, typer.Option("--broker-dir", help="the broker folder (tagtrail.conf, passwd, acl)")
+]
+DEFAULT_BROKER_DIR = Path("/etc/mosquitto/tagtrail")
+RELOAD_HINT = "reload the broker to apply: systemctl reload mosquitto (or kill -HUP its pid)"
+
+broker_app = typer.Typer(no_args_is_help=True, help="The broker's listener, accounts and ACLs.")
+gateways_app = typer.Typer(no_args_is_help=True, help="Gateways: register, credentials, revoke.")
+
+
+def _fail(exc: CollectorError | ValueError) -> typer.Exit:
+    typer.echo(f"error: {exc}", err=True)
+    return typer.Exit(2)
+
+
+@broker_app.command("init")
+def broker_init(
+    *,
+    cafile: Annotated[Path, typer.Option(help="CA certificate that signed the broker's")],
+    certfile: Annotated[Path, typer.Option(help="the broker's certificate")],
+    keyfile: Annotated[Path, typer.Option(help="the broker's private key")],
+    broker_dir: BrokerDir = DEFAULT_BROKER_DIR,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="TLS listener port")] = 8883,
+    bind: Annotated[str, typer.Option(help="listen address (empty: all)")] = "",
+    collector_user: Annotated[str, typer.Option(help="the collector's broker account")] = (
+        "collector"
+    ),
+    max_queued: Annotated[int, typer.Option(min=1000, help="max_queued_messages")] = 100_000,
+    force: Annotated[bool, typer.Option(help="overwrite an existing tagtrail.conf")] = False,
+) -> None:
+    """Write the broker's TLS listener config and the collector's account; print its password.
+
+    Include the result from /etc/mosquitto/mosquitto.conf (``include_dir``) or run
+    ``mosquitto -c <dir>/tagtrail.conf``. Gateways are added with ``gateways provision``.
+
+    Example: tagtrail-collector broker init --cafile /etc/mosquitto/certs/ca.crt
+    --certfile /etc/mosquitto/certs/broker.crt --keyfile /etc/mosquitto/certs/broker.key
+    """
+    from tagtrail_collector.provision.broker import BrokerFiles, ListenerSettings  # noqa: PLC0415
+
+    files = BrokerFiles(broker_dir)
+    if files.conf.exists() and not force:
+        raise _fail(ValueError(f"{files.conf} exists; --force to overwrite it"))
+    listener = ListenerSettings(
+        cafile=cafile, certfile=certfile, keyfile=keyfile, port=port, bind=bind,
+        max_queued_messages=max_queued,
+    )  # fmt: skip
+    try:
+        password = files.init(listener, collector_user=collector_user)
+    except CollectorError as exc:
+        raise _fail(exc) from None
+    typer.echo(f"wrote {files.conf}, {files.passwd}, {files.acl}", err=True)
+    typer.echo(f"collector account {collector_user!r}, password (for collector.toml):", err=True)
+    typer.echo(password)
+
+
+@gateways_app.command("provision")
+def provision(
+    gateway: Annotated[str, typer.Argument(help="gateway id (its broker user name too)")],
+    *,
+    site: Annotated[str, typer.Option(help="the registered site it is installed at")],
+    broker_host: Annotated[str, typer.Option(help="broker address as the gateway reaches it")],
+    mobile: Annotated[bool, typer.Option(help="a gateway on a vehicle")] = False,
+    broker_port: Annotated[int, typer.Option(min=1, max=65535)] = 8883,
+    ca_file: Annotated[
+        str, typer.Option(help="CA file path on the gateway; empty: plain MQTT")
+    ] = "/etc/tagtrail/ca.crt",
+    broker_dir: BrokerDir = DEFAULT_BROKER_DIR,
+    config: Annotated[Path, typer.Option("--config", "-c", help="collector config")] = Path(
+        "/etc/tagtrail/collector.toml"
+    ),
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object")] = False,
+) -> None:
+    """Register a gateway, give it a broker account, print its edge.toml snippet (once).
+
+    Again on the same gateway: a new password (rotation). Reload the broker afterwards.
+
+    Example: tagtrail-collector gateways provision gate-3 --site port-rtm
+    --broker-host broker.example.net > gate-3.toml
+    """
+    from tagtrail_collector.cli import registry_from  # noqa: PLC0415
+    from tagtrail_collector.provision.broker import BrokerFiles  # noqa: PLC0415
+    from tagtrail_collector.provision.gateway import BrokerAddress, provision_gateway  # noqa: PLC0415
+    from tagtrail_protocol.ids import check_id  # noqa: PLC0415
+
+    try:
+        check_id(gateway, what="gateway id")
+        credential = provision_gateway(
+            registry_from(config),
+            BrokerFiles(broker_dir),
+            gateway,
+            site=site,
+            mobile=mobile,
+            broker=BrokerAddress(broker_host, broker_port, Path(ca_file) if ca_file else None),
+        )
+    except (CollectorError, ValueError) as exc:
+        raise _fail(exc) from None
+    action = "new password for" if credential.rotated else "provisioned"
+    typer.echo(f"{action} gateway {gateway} at {site}; {RELOAD_HINT}", err=True)
+    typer.echo(json.dumps(credential.as_dict()) if as_json else credential.edge_toml(), nl=as_json)
+
+
+@gateways_app.command("revoke")
+def revoke(
+    gateway: Annotated[str, typer.Argument(help="gateway id")],
+    broker_dir: BrokerDir = DEFAULT_BROKER_DIR,
+) -> None:
+    """Remove a gateway's broker account (its registry entry and history stay).
+
+    Example: tagtrail-collector gateways revoke gate-3
+    """
+    from tagtrail_collector.provision.broker import BrokerFiles  # noqa: PLC0415
+
+    try:
+        found = BrokerFiles(broker_dir).remove_account(gateway)
+    except CollectorError as exc:
+        raise _fail(exc) from None
+    if not found:
+        raise _fail(ValueError(f"{gateway!r} has no broker account in {broker_dir}"))
+    typer.echo(f"revoked {gateway}; {RELOAD_HINT}", err=True)
