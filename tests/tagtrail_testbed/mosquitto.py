@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import os
 import pwd
+import signal
+import subprocess
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from tagtrail_collector.provision.broker import password_hash
 from tagtrail_testbed.pki import CertFiles, Pki
 from tagtrail_testbed.process import Service, free_port, port_open
 
 MOSQUITTO = os.environ.get("TAGTRAIL_MOSQUITTO", "/usr/sbin/mosquitto")
+CLI = str(Path(sys.executable).with_name("tagtrail-collector"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,3 +126,53 @@ class Broker(Service):
                 f"require_certificate {'true' if self.require_client_cert else 'false'}",
             ]
         return "\n".join(lines) + "\n"
+
+
+class ProvisionedBroker(Service):
+    """Mosquitto running the production config that ``tagtrail-collector broker init`` writes.
+
+    ``init()``, add gateways with the CLI, ``launch()``. ``broker_dir`` holds tagtrail.conf,
+    passwd and acl (change them with the CLI, then ``reload()``); the broker's certificate comes
+    from ``pki``; it listens on a free loopback port.
+    """
+
+    name = "mosquitto"
+    host = "127.0.0.1"
+    start_timeout = 15.0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pki = Pki(self.workdir / "pki")
+        self.server_cert = self.pki.server("broker")
+        self.broker_dir = self.workdir / "broker"
+        self.port = free_port()
+        self.collector_password = ""
+
+    def init(self) -> None:
+        """``broker init`` through the real CLI (``launch()`` starts the broker)."""
+        argv = [
+            CLI, "broker", "init", "--broker-dir", str(self.broker_dir),
+            "--cafile", str(self.pki.ca_cert), "--certfile", str(self.server_cert.cert),
+            "--keyfile", str(self.server_cert.key), "--port", str(self.port),
+            "--bind", self.host, "--force",
+        ]  # fmt: skip
+        result = subprocess.run(argv, capture_output=True, text=True, check=True)
+        self.collector_password = result.stdout.strip()
+        # Run as the test's own user: Mosquitto started as root would drop to "mosquitto".
+        with (self.broker_dir / "tagtrail.conf").open("a") as conf:
+            conf.write(f"user {pwd.getpwuid(os.getuid()).pw_name}\n")
+
+    def launch(self) -> None:
+        self._start()
+
+    def reload(self) -> None:
+        """SIGHUP to Mosquitto (the reaper's child): it rereads the password and ACL files."""
+        reaper = self.process.pid
+        children = Path(f"/proc/{reaper}/task/{reaper}/children").read_text().split()
+        os.kill(int(children[0]), signal.SIGHUP)
+
+    def _prepare(self) -> list[str]:
+        return [MOSQUITTO, "-c", str(self.broker_dir / "tagtrail.conf")]
+
+    def _ready(self) -> bool:
+        return port_open(self.host, self.port)

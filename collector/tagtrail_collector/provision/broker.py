@@ -136,6 +136,10 @@ class BrokerFiles:
         """Give ``user`` a new password and these ACL lines; return the password (shown once)."""
         if not _USER.match(user):
             raise ProvisionError(f"broker user {user!r} must be 1-64 of a-z, A-Z, 0-9, '.-_'")
+        if not self.folder.is_dir():
+            raise ProvisionError(
+                f"no broker folder {self.folder}: run tagtrail-collector broker init first"
+            )
         password = new_password()
         users = self._passwords()
         users[user] = password_hash(password)
