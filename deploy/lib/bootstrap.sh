@@ -5,7 +5,7 @@
 TAGTRAIL_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 TAGTRAIL_VENV="${TAGTRAIL_VENV:-$TAGTRAIL_ROOT/.venv}"
 # Debian packages providing the real services used by the tests and the quickstart.
-TAGTRAIL_OS_PACKAGES=(mosquitto mosquitto-clients influxdb gpsd gpsd-clients)
+TAGTRAIL_OS_PACKAGES=(mosquitto mosquitto-clients influxdb gpsd gpsd-clients curl)
 # What only the tests need: tmux drives `tagtrail-edge watch`, systemd-analyze checks the units.
 TAGTRAIL_TEST_PACKAGES=(tmux systemd)
 

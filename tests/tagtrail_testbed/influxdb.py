@@ -9,47 +9,11 @@ from typing import Any
 
 import httpx
 
+from tagtrail_collector.provision.influxdb import InfluxLayout, render_influxdb_conf
 from tagtrail_testbed.errors import BedError
 from tagtrail_testbed.process import Service, free_port
 
 INFLUXD = os.environ.get("TAGTRAIL_INFLUXD", "/usr/bin/influxd")
-
-_CONFIG = """\
-reporting-disabled = true
-bind-address = "127.0.0.1:{rpc_port}"
-
-[meta]
-  dir = "{dir}/meta"
-
-[data]
-  dir = "{dir}/data"
-  wal-dir = "{dir}/wal"
-  index-version = "tsi1"
-  query-log-enabled = false
-  trace-logging-enabled = false
-
-[retention]
-  enabled = true
-
-[monitor]
-  store-enabled = false
-
-[http]
-  enabled = true
-  bind-address = "127.0.0.1:{http_port}"
-  auth-enabled = {auth}
-  log-enabled = false
-
-[logging]
-  level = "warn"
-
-[subscriber]
-  enabled = false
-
-[continuous_queries]
-  log-enabled = false
-"""
-
 
 class InfluxServer(Service):
     """A running ``influxd``. Use as a context manager.
@@ -87,14 +51,13 @@ class InfluxServer(Service):
     def _prepare(self) -> list[str]:
         self.http_port, rpc_port = free_port(), free_port()
         config = self.workdir / "influxdb.conf"
-        config.write_text(
-            _CONFIG.format(
-                dir=self.workdir,
-                rpc_port=rpc_port,
-                http_port=self.http_port,
-                auth="true" if self.auth else "false",
-            )
+        layout = InfluxLayout(
+            folder=self.workdir,
+            http_bind=f"{self.host}:{self.http_port}",
+            rpc_bind=f"{self.host}:{rpc_port}",
+            auth=self.auth,
         )
+        config.write_text(render_influxdb_conf(layout))
         return [INFLUXD, "run", "-config", str(config)]
 
     def _ready(self) -> bool:

@@ -1,0 +1,588 @@
+"""The quickstart: a whole tagtrail system on this machine, from one state folder.
+
+Usage: python quickstart.py start|stop|status --state DIR [--ttl SECONDS]
+
+``start`` generates (once) a throwaway CA, the broker's certificate, the broker's accounts and
+ACLs, the registry with a demo carrier and shipments; then starts Mosquitto (TLS), InfluxDB
+(tsi1), the collector, the simulated devices and two gateway agents, waits until the shipments
+are located, and prints how to query them. Started again while running, it only prints that
+again. ``stop`` stops everything it started. Everything lives in the state folder; every
+service listens on 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import pwd
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tagtrail_collector.errors import CollectorError
+from tagtrail_collector.provision.broker import BrokerFiles, ListenerSettings, render_conf
+from tagtrail_collector.provision.gateway import BrokerAddress, provision_gateway
+from tagtrail_collector.provision.influxdb import InfluxLayout, render_influxdb_conf
+from tagtrail_collector.provision.pki import Pki
+from tagtrail_collector.store.db import connect
+from tagtrail_collector.store.records import Role, SiteKind
+from tagtrail_collector.store.registry import Registry
+
+HERE = Path(__file__).resolve().parent
+BIN = Path(sys.executable).parent
+MOSQUITTO = os.environ.get("TAGTRAIL_MOSQUITTO", "/usr/sbin/mosquitto")
+INFLUXD = os.environ.get("TAGTRAIL_INFLUXD", "/usr/bin/influxd")
+HOST = "127.0.0.1"
+PREFERRED_PORTS = {"broker": 18883, "influx_http": 18086, "influx_rpc": 18088, "api": 18080}
+# Stopped in this order (the reverse of starting).
+SERVICES = ("gateway-truck-17", "gateway-gate-3", "devices", "collector", "influxd", "mosquitto")
+WAIT_FOR_DATA_S = 180.0
+
+PORT = ("port-rtm", "Port of Rotterdam, gate 3", SiteKind.PORT, 51.9496, 4.1453)
+WAREHOUSE = ("wh-botlek", "Botlek bonded warehouse", SiteKind.WAREHOUSE, 51.8856, 4.2869)
+TRUCK = ("truck-17", "Truck 17 (NL-BX-17)", SiteKind.VEHICLE, None, None)
+CARRIER = ("demo-freight", "Demo Freight BV")
+# SGTIN-96 tags of the shipment waiting at the port gate (GTIN 08712345123457, serials 1001-1003).
+GATE_TAGS = ("303613C2640C0E40000003E9", "303613C2640C0E40000003EA", "303613C2640C0E40000003EB")
+# An SSCC-96 tag (SSCC 087123450000000424): its shipment is registered by SSCC only.
+SSCC_TAG, SSCC = "31D613C2640000002A000000", "087123450000000424"
+# The truck's cargo (serials 2001-2002).
+TRUCK_TAGS = ("303613C2640C0E40000007D1", "303613C2640C0E40000007D2")
+
+
+class QuickstartError(Exception):
+    """Something the user must fix; printed without a traceback."""
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    """The state folder and what lives in it."""
+
+    root: Path
+
+    def path(self, *parts: str) -> Path:
+        return self.root.joinpath(*parts)
+
+    @property
+    def facts(self) -> Path:
+        return self.path("quickstart.json")
+
+    def pid_file(self, name: str) -> Path:
+        return self.path("run", f"{name}.pid")
+
+    def log(self, name: str) -> Path:
+        return self.path("logs", f"{name}.log")
+
+
+# processes
+
+
+def pid_of(state: State, name: str) -> int | None:
+    """The pid of a service we started, if it still runs (and is still ours)."""
+    try:
+        pid = int(state.pid_file(name).read_text())
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (OSError, ValueError):
+        return None
+    return pid if str(state.root).encode() in cmdline else None
+
+
+def launch(state: State, name: str, argv: list[str]) -> int:
+    """Start ``argv`` detached (its own session), logging to logs/NAME.log."""
+    state.path("run").mkdir(parents=True, exist_ok=True)
+    state.path("logs").mkdir(parents=True, exist_ok=True)
+    with state.log(name).open("ab") as log:
+        process = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True, cwd=state.root,
+        )  # fmt: skip
+    state.pid_file(name).write_text(f"{process.pid}\n")
+    return process.pid
+
+
+def stop_all(state: State, *, grace_s: float = 15.0) -> list[str]:
+    """SIGTERM every service (in order), SIGKILL what is left after ``grace_s``."""
+    stopped = []
+    for name in (*SERVICES, "ttl"):
+        pid = pid_of(state, name)
+        if pid is not None and pid != os.getpid():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGTERM)
+            if not _wait(lambda pid=pid: not _exists(pid), grace_s):  # type: ignore[misc]
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(pid, signal.SIGKILL)
+                _wait(lambda pid=pid: not _exists(pid), 5.0)  # type: ignore[misc]
+            stopped.append(name)
+        state.pid_file(name).unlink(missing_ok=True)
+    return stopped
+
+
+def _exists(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return status.rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has stopped
+
+
+def _wait(predicate: Callable[[], bool], timeout_s: float, poll_s: float = 0.1) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(poll_s)
+    return predicate()
+
+
+def port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind((HOST, port))
+        except OSError:
+            return False
+    return True
+
+
+def port_open(port: int) -> bool:
+    try:
+        with socket.create_connection((HOST, port), timeout=0.3):
+            return True
+    except OSError:
+        return False
+
+
+def choose_ports(previous: dict[str, int]) -> dict[str, int]:
+    """The same ports as last time when free, else the preferred ones, else any free one."""
+    ports: dict[str, int] = {}
+    for name, preferred in PREFERRED_PORTS.items():
+        for candidate in (previous.get(name), preferred):
+            if candidate and candidate not in ports.values() and port_free(candidate):
+                ports[name] = candidate
+                break
+        else:
+            with socket.socket() as sock:
+                sock.bind((HOST, 0))
+                ports[name] = sock.getsockname()[1]
+    return ports
+
+
+# one-time set-up
+
+
+def load_facts(state: State) -> dict[str, Any]:
+    if not state.facts.exists():
+        return {}
+    data: dict[str, Any] = json.loads(state.facts.read_text())
+    return data
+
+
+def save_facts(state: State, facts: dict[str, Any]) -> None:
+    state.facts.write_text(json.dumps(facts, indent=2) + "\n")
+    state.facts.chmod(0o600)
+
+
+def set_up_once(state: State, facts: dict[str, Any]) -> dict[str, Any]:
+    """CA, broker accounts, registry and demo data: created on the first start only."""
+    if facts.get("complete"):
+        return facts
+    for folder in ("pki", "broker", "collector", "influxdb", "gateways"):
+        with contextlib.suppress(FileNotFoundError):
+            _remove_tree(state.path(folder))  # an interrupted first start: begin again
+    pki = Pki(state.path("pki"))
+    server = pki.server("broker", hosts=("localhost", HOST))
+    files = BrokerFiles(state.path("broker"))
+    collector_password = files.init(_listener(state, pki.ca_cert, server.cert, server.key, 0))
+    state.path("collector").mkdir(parents=True)
+    registry = Registry(connect(registry_url(state)))
+    for site_id, name, kind, lat, lon in (PORT, WAREHOUSE, TRUCK):
+        radius = 400.0 if lat is not None else None
+        registry.create_site(site_id, name=name, kind=kind, lat=lat, lon=lon, radius_m=radius)
+    broker = BrokerAddress(HOST, 0, pki.ca_cert)
+    gate = provision_gateway(registry, files, "gate-3", site=PORT[0], mobile=False, broker=broker)
+    truck = provision_gateway(registry, files, "truck-17", site=TRUCK[0], mobile=True, broker=broker)
+    registry.set_read_point("gate-3", 1, name="gate-3-in", zone="gate")
+    registry.set_read_point("gate-3", 2, name="gate-3-lane-2", zone="gate")
+    registry.set_read_point("truck-17", 1, name="truck-17-cargo", zone="cargo")
+    registry.create_carrier(*CARRIER)
+    carrier_key = registry.create_key(Role.CARRIER, carrier_id=CARRIER[0], label="quickstart")
+    admin_key = registry.create_key(Role.ADMIN, label="quickstart")
+    shipments = {
+        "gate": registry.create_shipment(
+            CARRIER[0], reference="BL-DEMO-001", epcs=GATE_TAGS, origin_site=PORT[0],
+            destination_site=WAREHOUSE[0],
+        ).id,
+        "sscc": registry.create_shipment(
+            CARRIER[0], reference="PALLET-DEMO-042", sscc=SSCC, origin_site=PORT[0]
+        ).id,
+        "truck": registry.create_shipment(
+            CARRIER[0], reference="BL-DEMO-002", epcs=TRUCK_TAGS, origin_site=PORT[0],
+            destination_site=WAREHOUSE[0],
+        ).id,
+    }  # fmt: skip
+    facts = {
+        "complete": True,
+        "carrier_key": carrier_key,
+        "admin_key": admin_key,
+        "shipments": shipments,
+        "passwords": {
+            "collector": collector_password,
+            "gate-3": gate.password,
+            "truck-17": truck.password,
+        },
+        "ports": {},
+    }
+    save_facts(state, facts)
+    return facts
+
+
+def _remove_tree(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        for child in path.iterdir():
+            _remove_tree(child)
+        path.rmdir()
+    elif path.exists() or path.is_symlink():
+        path.unlink()
+    else:
+        raise FileNotFoundError(path)
+
+
+def _listener(state: State, ca: Path, cert: Path, key: Path, port: int) -> ListenerSettings:
+    data = state.path("broker", "data")
+    data.mkdir(parents=True, exist_ok=True)
+    return ListenerSettings(
+        cafile=ca, certfile=cert, keyfile=key, port=port, bind=HOST,
+        persistence_dir=data, run_as_user=pwd.getpwuid(os.getuid()).pw_name,
+    )  # fmt: skip
+
+
+def registry_url(state: State) -> str:
+    return f"sqlite:///{state.path('collector', 'registry.db')}"
+
+
+# configs (written on every start: the ports may change)
+
+
+def write_configs(state: State, facts: dict[str, Any]) -> None:
+    ports, secrets = facts["ports"], facts["passwords"]
+    pki = state.path("pki")
+    listener = _listener(
+        state, pki / "ca.crt", pki / "broker.crt", pki / "broker.key", ports["broker"]
+    )
+
+    state.path("broker", "tagtrail.conf").write_text(render_conf(state.path("broker"), listener))
+    layout = InfluxLayout(
+        folder=state.path("influxdb"),
+        http_bind=f"{HOST}:{ports['influx_http']}",
+        rpc_bind=f"{HOST}:{ports['influx_rpc']}",
+    )
+    state.path("influxdb").mkdir(parents=True, exist_ok=True)
+    state.path("influxdb", "influxdb.conf").write_text(render_influxdb_conf(layout))
+    _private(state.path("collector", "collector.toml"), collector_toml(state, ports, secrets))
+    for gateway in ("gate-3", "truck-17"):
+        folder = state.path("gateways", gateway)
+        folder.mkdir(parents=True, exist_ok=True)
+        _private(folder / "edge.toml", edge_toml(state, gateway, ports, secrets[gateway]))
+    scenario = {
+        "dev_dir": str(state.path("dev")),
+        "gate_tags": [*GATE_TAGS, SSCC_TAG],
+        "truck_tags": list(TRUCK_TAGS),
+        "route": [[PORT[3], PORT[4]], [WAREHOUSE[3], WAREHOUSE[4]]],
+        "speed_mps": 25.0,
+        "pass_every_s": 20.0,
+    }
+    state.path("devices.json").write_text(json.dumps(scenario, indent=2) + "\n")
+
+
+def _private(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.chmod(0o600)
+    path.write_text(text)
+
+
+def collector_toml(state: State, ports: dict[str, int], secrets: dict[str, str]) -> str:
+    return f"""\
+# The quickstart's collector (see deploy/collector/collector.example.toml for every option).
+[mqtt]
+host = "{HOST}"
+port = {ports["broker"]}
+username = "collector"
+password = "{secrets["collector"]}"
+ca_file = "{state.path("pki", "ca.crt")}"
+
+[influx]
+url = "http://{HOST}:{ports["influx_http"]}"
+database = "tagtrail"
+retention_policy = "quickstart_30d"
+retention = "30d"
+
+[registry]
+url = "{registry_url(state)}"
+
+[api]
+host = "{HOST}"
+port = {ports["api"]}
+
+[log]
+format = "text"
+"""
+
+
+def edge_toml(state: State, gateway: str, ports: dict[str, int], password: str) -> str:
+    dev, folder = state.path("dev"), state.path("gateways", gateway)
+    head = f"""\
+# The quickstart's gateway {gateway} (see deploy/edge/edge.example.toml for every option).
+[gateway]
+id = "{gateway}"
+site = "{PORT[0] if gateway == "gate-3" else TRUCK[0]}"
+mobile = {"false" if gateway == "gate-3" else "true"}
+
+[mqtt]
+host = "{HOST}"
+port = {ports["broker"]}
+username = "{gateway}"
+password = "{password}"
+ca_file = "{state.path("pki", "ca.crt")}"
+resend_after_s = 5.0
+status_interval_s = 10.0
+
+[outbox]
+path = "{folder / "outbox.db"}"
+cap_mb = 64.0
+
+[log]
+format = "text"
+"""
+    if gateway == "gate-3":
+        return head + f"""
+[[readers]]
+name = "gate"
+driver = "ascii"
+path = "{dev / "gate-reader"}"
+fields = ["epc", "antenna", "rssi"]
+
+[[read_points]]
+name = "gate-3-in"
+reader = "gate"
+antenna = 1
+
+[[read_points]]
+name = "gate-3-lane-2"
+reader = "gate"
+antenna = 2
+"""
+    return head + f"""
+[[readers]]
+name = "cargo"
+driver = "mercury"
+path = "{dev / "truck-reader"}"
+region = "eu"
+antennas = [1]
+
+[[read_points]]
+name = "truck-17-cargo"
+reader = "cargo"
+antenna = 1
+
+[gps]
+source = "nmea"
+path = "{dev / "truck-gps"}"
+"""
+
+
+# start, wait, print
+
+
+def start_services(state: State, facts: dict[str, Any]) -> None:
+    ports = facts["ports"]
+    python = str(Path(sys.executable))
+    _start(state, "mosquitto", [MOSQUITTO, "-c", str(state.path("broker", "tagtrail.conf"))],
+           lambda: port_open(ports["broker"]))  # fmt: skip
+    _start(state, "influxd", [INFLUXD, "run", "-config", str(state.path("influxdb", "influxdb.conf"))],
+           lambda: _http_ok(f"http://{HOST}:{ports['influx_http']}/ping"), timeout_s=60)  # fmt: skip
+    collector = [str(BIN / "tagtrail-collector"), "serve", "--config",
+                 str(state.path("collector", "collector.toml"))]  # fmt: skip
+    _start(state, "collector", collector,
+           lambda: _http_ok(f"http://{HOST}:{ports['api']}/healthz"), timeout_s=60)  # fmt: skip
+    _start(state, "devices", [python, str(HERE / "devices.py"), str(state.path("devices.json"))],
+           lambda: state.path("dev", "ready").exists())  # fmt: skip
+    for gateway in ("gate-3", "truck-17"):
+        config = state.path("gateways", gateway, "edge.toml")
+        _start(state, f"gateway-{gateway}",
+               [str(BIN / "tagtrail-edge"), "run", "--config", str(config)], lambda: True)  # fmt: skip
+
+
+def _start(
+    state: State, name: str, argv: list[str], ready: Callable[[], bool], timeout_s: float = 20
+) -> None:
+    say(f"starting {name}")
+    pid = launch(state, name, argv)
+    if not _wait(lambda: ready() or not _exists(pid), timeout_s, 0.2) or not _exists(pid):
+        tail = "\n".join(state.log(name).read_text(errors="replace").splitlines()[-15:])
+        raise QuickstartError(f"{name} did not start (log {state.log(name)}):\n{tail}")
+
+
+def _http_ok(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1.0).status_code < 300
+    except httpx.HTTPError:
+        return False
+
+
+def api_get(facts: dict[str, Any], path: str) -> Any:  # noqa: ANN401 (JSON)
+    url = f"http://{HOST}:{facts['ports']['api']}/v1{path}"
+    response = httpx.get(url, headers={"X-API-Key": facts["carrier_key"]}, timeout=5.0)
+    response.raise_for_status()
+    return response.json()
+
+
+def located(facts: dict[str, Any]) -> dict[str, bool]:
+    """Which demo shipments the API locates where they should be."""
+    found = {}
+    for name, shipment_id in facts["shipments"].items():
+        try:
+            where = api_get(facts, f"/shipments/{shipment_id}/location")
+        except httpx.HTTPError:
+            found[name] = False
+            continue
+        site = (where.get("site") or {}).get("id")
+        if name == "truck":
+            found[name] = bool(where["located"] and where.get("coordinates"))
+        else:
+            found[name] = bool(where["located"] and site == PORT[0])
+    return found
+
+
+def wait_for_data(state: State, facts: dict[str, Any]) -> None:
+    say("waiting for the gateways' first readings to reach the API")
+    deadline = time.monotonic() + WAIT_FOR_DATA_S
+    while time.monotonic() < deadline:
+        found = located(facts)
+        if all(found.values()):
+            return
+        for name in SERVICES:
+            if pid_of(state, name) is None:
+                raise QuickstartError(f"{name} stopped; see {state.log(name)}")
+        time.sleep(1.0)
+    missing = [name for name, ok in located(facts).items() if not ok]
+    raise QuickstartError(
+        f"no data for {', '.join(missing)} after {WAIT_FOR_DATA_S:.0f} s; "
+        f"see the logs in {state.path('logs')}"
+    )
+
+
+def summary(state: State, facts: dict[str, Any], script: str) -> str:
+    api = f"http://{HOST}:{facts['ports']['api']}"
+    key = facts["carrier_key"]
+    ids = facts["shipments"]
+
+    def curl(path: str) -> str:
+        return f"  curl -s -H 'X-API-Key: {key}' {api}/v1{path}"
+
+    gate, truck = ids["gate"], ids["truck"]
+    ports = facts["ports"]
+
+    return f"""
+tagtrail is running. State, configs and logs: {state.root}
+
+  API            {api}/v1   (OpenAPI: {api}/docs)
+  carrier key    {key}   (carrier {CARRIER[0]}; send it as X-API-Key)
+  admin key      {facts["admin_key"]}
+  broker         mqtts://{HOST}:{ports["broker"]} (CA {state.path("pki", "ca.crt")})
+  InfluxDB       http://{HOST}:{ports["influx_http"]} (database tagtrail)
+
+Where is shipment BL-DEMO-001 now (at the port gate):
+{curl(f"/shipments/{gate}/location")}
+Its tracking events:
+{curl(f"/shipments/{gate}/events")}
+What is at the port ({PORT[0]}):
+{curl(f"/sites/{PORT[0]}/inventory")}
+Shipment BL-DEMO-002 on truck-17, driving between {PORT[0]} and {WAREHOUSE[0]} (run it twice):
+{curl(f"/shipments/{truck}/location")}
+
+Stop everything: {script} --stop
+"""
+
+
+def say(message: str) -> None:
+    print(f"\033[1m==>\033[0m {message}", file=sys.stderr, flush=True)
+
+
+def start(state: State, script: str, ttl_s: float | None) -> None:
+    state.root.mkdir(parents=True, exist_ok=True)
+    facts = load_facts(state)
+    running = [name for name in SERVICES if pid_of(state, name) is not None]
+    if facts.get("complete") and len(running) == len(SERVICES) and all(located(facts).values()):
+        say("already running")
+        print(summary(state, facts, script), flush=True)
+        return
+    if running:
+        say(f"restarting: only {', '.join(running) or 'nothing'} of it was running")
+    stop_all(state)
+    facts = set_up_once(state, facts)
+    facts["ports"] = choose_ports(facts.get("ports") or {})
+    save_facts(state, facts)
+    write_configs(state, facts)
+    try:
+        start_services(state, facts)
+        wait_for_data(state, facts)
+    except BaseException:
+        stop_all(state)
+        raise
+    if ttl_s is not None:
+        launch(state, "ttl", [sys.executable, __file__, "stop", "--state", str(state.root),
+                              "--after", str(ttl_s)])  # fmt: skip
+    print(summary(state, facts, script), flush=True)
+
+
+def status(state: State) -> int:
+    facts = load_facts(state)
+    down = 0
+    for name in SERVICES:
+        pid = pid_of(state, name)
+        down += pid is None
+        print(f"{name:18} {'running, pid ' + str(pid) if pid else 'stopped'}")
+    if facts.get("complete") and not down:
+        for name, ok in located(facts).items():
+            print(f"shipment {name:9} {'located' if ok else 'not located yet'}")
+    return 1 if down else 0
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="quickstart", description=__doc__.split("\n")[0])
+    parser.add_argument("action", choices=("start", "stop", "status"))
+    parser.add_argument("--state", type=Path, required=True, help="the state folder")
+    parser.add_argument("--ttl", type=float, help="start: stop everything after this many s")
+    parser.add_argument("--after", type=float, default=0.0, help=argparse.SUPPRESS)
+    parser.add_argument("--script", default="deploy/quickstart.sh", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    state = State(args.state.resolve())
+    try:
+        if args.action == "start":
+            start(state, args.script, args.ttl)
+        elif args.action == "status":
+            return status(state)
+        else:
+            time.sleep(args.after)
+            stopped = stop_all(state)
+            say(f"stopped {', '.join(stopped)}" if stopped else "nothing was running")
+    except (QuickstartError, CollectorError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
