@@ -24,6 +24,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -209,7 +210,9 @@ def set_up_once(state: State, facts: dict[str, Any]) -> dict[str, Any]:
         registry.create_site(site_id, name=name, kind=kind, lat=lat, lon=lon, radius_m=radius)
     broker = BrokerAddress(HOST, 0, pki.ca_cert)
     gate = provision_gateway(registry, files, "gate-3", site=PORT[0], mobile=False, broker=broker)
-    truck = provision_gateway(registry, files, "truck-17", site=TRUCK[0], mobile=True, broker=broker)
+    truck = provision_gateway(
+        registry, files, "truck-17", site=TRUCK[0], mobile=True, broker=broker
+    )
     registry.set_read_point("gate-3", 1, name="gate-3-in", zone="gate")
     registry.set_read_point("gate-3", 2, name="gate-3-lane-2", zone="gate")
     registry.set_read_point("truck-17", 1, name="truck-17-cargo", zone="cargo")
@@ -360,11 +363,16 @@ status_interval_s = 10.0
 path = "{folder / "outbox.db"}"
 cap_mb = 64.0
 
+[smoothing]
+summary_s = 60.0              # a dwelling tag is reported every minute (keeps locations fresh)
+
 [log]
 format = "text"
 """
     if gateway == "gate-3":
-        return head + f"""
+        return (
+            head
+            + f"""
 [[readers]]
 name = "gate"
 driver = "ascii"
@@ -381,7 +389,10 @@ name = "gate-3-lane-2"
 reader = "gate"
 antenna = 2
 """
-    return head + f"""
+        )
+    return (
+        head
+        + f"""
 [[readers]]
 name = "cargo"
 driver = "mercury"
@@ -398,6 +409,7 @@ antenna = 1
 source = "nmea"
 path = "{dev / "truck-gps"}"
 """
+    )
 
 
 # start, wait, print
@@ -405,21 +417,23 @@ path = "{dev / "truck-gps"}"
 
 def start_services(state: State, facts: dict[str, Any]) -> None:
     ports = facts["ports"]
-    python = str(Path(sys.executable))
-    _start(state, "mosquitto", [MOSQUITTO, "-c", str(state.path("broker", "tagtrail.conf"))],
-           lambda: port_open(ports["broker"]))  # fmt: skip
-    _start(state, "influxd", [INFLUXD, "run", "-config", str(state.path("influxdb", "influxdb.conf"))],
-           lambda: _http_ok(f"http://{HOST}:{ports['influx_http']}/ping"), timeout_s=60)  # fmt: skip
-    collector = [str(BIN / "tagtrail-collector"), "serve", "--config",
-                 str(state.path("collector", "collector.toml"))]  # fmt: skip
-    _start(state, "collector", collector,
-           lambda: _http_ok(f"http://{HOST}:{ports['api']}/healthz"), timeout_s=60)  # fmt: skip
-    _start(state, "devices", [python, str(HERE / "devices.py"), str(state.path("devices.json"))],
-           lambda: state.path("dev", "ready").exists())  # fmt: skip
+    broker_conf = str(state.path("broker", "tagtrail.conf"))
+    _start(state, "mosquitto", [MOSQUITTO, "-c", broker_conf], lambda: port_open(ports["broker"]))
+    influx = [INFLUXD, "run", "-config", str(state.path("influxdb", "influxdb.conf"))]
+    influx_ping = f"http://{HOST}:{ports['influx_http']}/ping"
+    _start(state, "influxd", influx, lambda: _http_ok(influx_ping), timeout_s=60)
+    collector = [
+        str(BIN / "tagtrail-collector"), "serve", "--config",
+        str(state.path("collector", "collector.toml")),
+    ]  # fmt: skip
+    health = f"http://{HOST}:{ports['api']}/healthz"
+    _start(state, "collector", collector, lambda: _http_ok(health), timeout_s=60)
+    devices = [sys.executable, str(HERE / "devices.py"), str(state.path("devices.json"))]
+    _start(state, "devices", devices, lambda: state.path("dev", "ready").exists())
     for gateway in ("gate-3", "truck-17"):
-        config = state.path("gateways", gateway, "edge.toml")
-        _start(state, f"gateway-{gateway}",
-               [str(BIN / "tagtrail-edge"), "run", "--config", str(config)], lambda: True)  # fmt: skip
+        config = str(state.path("gateways", gateway, "edge.toml"))
+        edge = [str(BIN / "tagtrail-edge"), "run", "--config", config]
+        _start(state, f"gateway-{gateway}", edge, lambda: True)
 
 
 def _start(
@@ -446,8 +460,9 @@ def api_get(facts: dict[str, Any], path: str) -> Any:  # noqa: ANN401 (JSON)
     return response.json()
 
 
-def located(facts: dict[str, Any]) -> dict[str, bool]:
-    """Which demo shipments the API locates where they should be."""
+def located(facts: dict[str, Any], since: float = 0.0) -> dict[str, bool]:
+    """Which demo shipments the API locates where they should be (the truck by a fix taken
+    after ``since``, a Unix time: proof that data flows now)."""
     found = {}
     for name, shipment_id in facts["shipments"].items():
         try:
@@ -457,24 +472,29 @@ def located(facts: dict[str, Any]) -> dict[str, bool]:
             continue
         site = (where.get("site") or {}).get("id")
         if name == "truck":
-            found[name] = bool(where["located"] and where.get("coordinates"))
+            fix_time = (where.get("coordinates") or {}).get("time")
+            found[name] = bool(where["located"] and fix_time and _unix(fix_time) >= since)
         else:
             found[name] = bool(where["located"] and site == PORT[0])
     return found
 
 
-def wait_for_data(state: State, facts: dict[str, Any]) -> None:
-    say("waiting for the gateways' first readings to reach the API")
+def _unix(iso: str) -> float:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+
+
+def wait_for_data(state: State, facts: dict[str, Any], since: float) -> None:
+    say("waiting for the gateways' readings to reach the API")
     deadline = time.monotonic() + WAIT_FOR_DATA_S
     while time.monotonic() < deadline:
-        found = located(facts)
+        found = located(facts, since)
         if all(found.values()):
             return
         for name in SERVICES:
             if pid_of(state, name) is None:
                 raise QuickstartError(f"{name} stopped; see {state.log(name)}")
         time.sleep(1.0)
-    missing = [name for name, ok in located(facts).items() if not ok]
+    missing = [name for name, ok in located(facts, since).items() if not ok]
     raise QuickstartError(
         f"no data for {', '.join(missing)} after {WAIT_FOR_DATA_S:.0f} s; "
         f"see the logs in {state.path('logs')}"
@@ -533,9 +553,10 @@ def start(state: State, script: str, ttl_s: float | None) -> None:
     facts["ports"] = choose_ports(facts.get("ports") or {})
     save_facts(state, facts)
     write_configs(state, facts)
+    started = time.time()
     try:
         start_services(state, facts)
-        wait_for_data(state, facts)
+        wait_for_data(state, facts, started)
     except BaseException:
         stop_all(state)
         raise
