@@ -34,7 +34,7 @@ from tagtrail_collector.ingest.subscriber import Received
 from tagtrail_collector.metrics import Metrics
 from tagtrail_collector.store.influx import Influx
 from tagtrail_collector.store.lineproto import Point
-from tagtrail_collector.store.points import ns
+from tagtrail_collector.store.points import ingest_point, ns
 from tagtrail_collector.store.state import State
 from tagtrail_protocol import Ack, Codec, Kind, Topic
 
@@ -118,7 +118,15 @@ class Pipeline:
         for work in batches + statuses:
             self.metrics.received.labels(work.topic.gateway, work.topic.kind.value).inc()
         points = [p for b in batches for p in b.points] + [s.point for s in statuses]
-        dead = self._store_points(points, stop)
+        now_ns = time.time_ns()
+        ingest = [
+            ingest_point(
+                b.topic.site, b.topic.gateway, b.topic.kind.value,
+                sent_ns=b.sent_at_ns, items=len(b.points), now_ns=now_ns,
+            )
+            for b in batches
+        ]  # fmt: skip
+        dead = self._store_points(points + ingest, stop)
         self._retry("registry", stop, lambda: self._apply(batches, statuses))
         self._retry("registry", stop, lambda: self.state.add_dead_letters(rejects + dead))
         for reject in rejects:

@@ -8,6 +8,8 @@ Measurements (see docs/storage.md for the cardinality reasoning):
                  in the same millisecond at one read point would overwrite each other.
 ``position``     tags site, gateway; time = the fix's time.
 ``gateway_status`` tags site, gateway; time = the status's time.
+``ingest``       tags site, gateway, kind; one point per stored batch: ``items`` and ``lag_s``
+                 (from the gateway sending it to the collector storing it); time = when sent.
 
 A replayed batch yields the very same points, so rewriting it changes nothing.
 """
@@ -97,6 +99,18 @@ def status_point(site: str, status: Status) -> Point:
         fields["clock_synced"] = status.clock.synced
     tags = {"site": site, "gateway": status.gateway}
     return Point.make("gateway_status", tags, fields, ns(status.time))
+
+
+def ingest_point(
+    site: str, gateway: str, kind: str, *, sent_ns: int, items: int, now_ns: int
+) -> Point:
+    """The collector's own record of storing one batch (a re-sent batch overwrites it)."""
+    fields: dict[str, FieldValue | None] = {
+        "items": items,
+        "lag_s": round(max(0, now_ns - sent_ns) / 1e9, 3),
+    }
+    tags = {"site": site, "gateway": gateway, "kind": kind}
+    return Point.make("ingest", tags, fields, sent_ns)
 
 
 def batch_points(site: str, batch: ObservationBatch | PositionBatch) -> list[Point]:
