@@ -17,7 +17,7 @@ from tagtrail_collector.errors import CollectorError
 BrokerDir = Annotated[
     Path, typer.Option("--broker-dir", help="the broker folder (tagtrail.conf, passwd, acl)")
 ]
-DEFAULT_BROKER_DIR = Path("/etc/mosquitto/tagtrail")
+DEFAULT_BROKER_DIR = Path("/etc/mosquitto/conf.d")  # Debian's mosquitto.conf includes it
 RELOAD_HINT = "reload the broker to apply: systemctl reload mosquitto (or kill -HUP its pid)"
 
 broker_app = typer.Typer(no_args_is_help=True, help="The broker's listener, accounts and ACLs.")
@@ -68,6 +68,33 @@ def broker_init(
     typer.echo(f"wrote {files.conf}, {files.passwd}, {files.acl}", err=True)
     typer.echo(f"collector account {collector_user!r}, password (for collector.toml):", err=True)
     typer.echo(password)
+
+
+@broker_app.command("certs")
+def broker_certs(
+    *,
+    pki_dir: Annotated[Path, typer.Option("--dir", help="where the CA and certificates go")],
+    host: Annotated[
+        list[str], typer.Option(help="a name or address gateways use for the broker (repeat)")
+    ],
+    force: Annotated[bool, typer.Option(help="replace an existing CA")] = False,
+) -> None:
+    """Create a private CA and the broker's certificate (ca.crt, broker.crt, broker.key).
+
+    For sites without a PKI of their own. Gateways get ca.crt; keep ca.key offline.
+
+    Example: tagtrail-collector broker certs --dir /etc/mosquitto/certs --host broker.example.net
+    """
+    from tagtrail_collector.provision.pki import Pki  # noqa: PLC0415
+
+    if (pki_dir / "ca.crt").exists() and not force:
+        raise _fail(ValueError(f"{pki_dir / 'ca.crt'} exists; --force to replace the CA"))
+    try:
+        pki = Pki(pki_dir)
+        server = pki.server("broker", hosts=tuple(host))
+    except OSError as exc:
+        raise _fail(ValueError(f"cannot write {pki_dir}: {exc.strerror or exc}")) from None
+    typer.echo(f"{pki.ca_cert}\n{server.cert}\n{server.key}")
 
 
 @gateways_app.command("provision")

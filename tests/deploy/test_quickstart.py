@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tagtrail_testbed.netstat import listening, non_loopback
@@ -139,6 +140,25 @@ def test_running_it_again_changes_nothing(started: tuple[Path, str]) -> None:
     assert "already running" in again.stderr
     assert curls(again.stdout) == curls(stdout)  # same ports, same key, same shipments
     assert {name: (state / "run" / f"{name}.pid").read_text() for name in SERVICES} == pids
+
+
+def test_the_grafana_dashboards_queries_find_the_systems_data(started: tuple[Path, str]) -> None:
+    state, _ = started
+    facts = json.loads((state / "quickstart.json").read_text())
+    influx = f"http://127.0.0.1:{facts['ports']['influx_http']}/query"
+    dashboard = json.loads((ROOT / "deploy/server/grafana/tagtrail-dashboard.json").read_text())
+    # Depart events (reads per site) come only once a passing tag has left the gate; the oldest
+    # unsent age is reported only while something waits in an outbox.
+    may_be_empty = {"Reads per site", "Oldest unsent item per gateway"}
+    for panel in dashboard["panels"]:
+        for target in panel["targets"]:
+            query = target["query"].replace("$timeFilter", "time > now() - 1h")
+            query = query.replace("$__interval", "10s")
+            answer = httpx.get(influx, params={"db": "tagtrail", "q": query}, timeout=10).json()
+            result = answer["results"][0]
+            assert "error" not in result, (panel["title"], result)
+            if panel["title"] not in may_be_empty:
+                assert result.get("series"), (panel["title"], query)
 
 
 def test_stop_leaves_no_process_and_no_port(started: tuple[Path, str]) -> None:

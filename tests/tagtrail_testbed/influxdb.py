@@ -15,6 +15,7 @@ from tagtrail_testbed.process import Service, free_port
 
 INFLUXD = os.environ.get("TAGTRAIL_INFLUXD", "/usr/bin/influxd")
 
+
 class InfluxServer(Service):
     """A running ``influxd``. Use as a context manager.
 

@@ -215,8 +215,9 @@ def _read(path: Path) -> str:
 
 
 def _write(path: Path, text: str, *, mode: int = 0o600) -> None:
-    """Replace ``path`` atomically (write a sibling, fsync, rename), keeping it ``mode``."""
+    """Replace ``path`` atomically (write a sibling, fsync, rename): ``mode``, same owner."""
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    owner = path.stat() if path.exists() else None
     try:
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -224,6 +225,8 @@ def _write(path: Path, text: str, *, mode: int = 0o600) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         temporary.chmod(mode)
+        if owner is not None and os.geteuid() == 0:  # keep the broker able to read its files
+            os.chown(temporary, owner.st_uid, owner.st_gid)
         temporary.replace(path)
     except OSError as exc:
         temporary.unlink(missing_ok=True)
