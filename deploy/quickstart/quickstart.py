@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import os
 import pwd
+import shutil
 import signal
 import socket
 import subprocess
@@ -117,15 +119,25 @@ def stop_all(state: State, *, grace_s: float = 15.0) -> list[str]:
     for name in (*SERVICES, "ttl"):
         pid = pid_of(state, name)
         if pid is not None and pid != os.getpid():
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(pid, signal.SIGTERM)
-            if not _wait(lambda pid=pid: not _exists(pid), grace_s):  # type: ignore[misc]
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(pid, signal.SIGKILL)
-                _wait(lambda pid=pid: not _exists(pid), 5.0)  # type: ignore[misc]
+            _end(pid, grace_s)
             stopped.append(name)
         state.pid_file(name).unlink(missing_ok=True)
     return stopped
+
+
+def _end(pid: int, grace_s: float) -> None:
+    """SIGTERM the process group led by ``pid``; SIGKILL it if it is still there after grace."""
+    gone = functools.partial(_gone, pid)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGTERM)
+    if not _wait(gone, grace_s):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
+        _wait(gone, 5.0)
+
+
+def _gone(pid: int) -> bool:
+    return not _exists(pid)
 
 
 def _exists(pid: int) -> bool:
@@ -197,8 +209,7 @@ def set_up_once(state: State, facts: dict[str, Any]) -> dict[str, Any]:
     if facts.get("complete"):
         return facts
     for folder in ("pki", "broker", "collector", "influxdb", "gateways"):
-        with contextlib.suppress(FileNotFoundError):
-            _remove_tree(state.path(folder))  # an interrupted first start: begin again
+        shutil.rmtree(state.path(folder), ignore_errors=True)  # an interrupted first start
     pki = Pki(state.path("pki"))
     server = pki.server("broker", hosts=("localhost", HOST))
     files = BrokerFiles(state.path("broker"))
@@ -246,17 +257,6 @@ def set_up_once(state: State, facts: dict[str, Any]) -> dict[str, Any]:
     }
     save_facts(state, facts)
     return facts
-
-
-def _remove_tree(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        for child in path.iterdir():
-            _remove_tree(child)
-        path.rmdir()
-    elif path.exists() or path.is_symlink():
-        path.unlink()
-    else:
-        raise FileNotFoundError(path)
 
 
 def _listener(state: State, ca: Path, cert: Path, key: Path, port: int) -> ListenerSettings:
