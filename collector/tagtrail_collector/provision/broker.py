@@ -76,8 +76,6 @@ class ListenerSettings:
     bind: str = ""  # empty: every address
     max_queued_messages: int = 100_000
     persistence_dir: Path | None = None
-    pid_file: Path | None = None
-    log_file: Path | None = None
     run_as_user: str | None = None
 
 
@@ -96,11 +94,6 @@ def render_conf(folder: Path, listener: ListenerSettings) -> str:
     ]
     if listener.persistence_dir is not None:
         lines += ["persistence true", f"persistence_location {listener.persistence_dir}/"]
-    if listener.pid_file is not None:
-        lines.append(f"pid_file {listener.pid_file}")
-    if listener.log_file is not None:
-        lines += [f"log_dest file {listener.log_file}", "log_type error", "log_type warning",
-                  "log_type notice", "log_type information"]  # fmt: skip
     if listener.run_as_user is not None:
         lines.append(f"user {listener.run_as_user}")
     bind = f" {listener.bind}" if listener.bind else ""
@@ -166,9 +159,6 @@ class BrokerFiles:
 
     def users(self) -> list[str]:
         return list(self._passwords())
-
-    def acl_of(self, user: str) -> list[str]:
-        return self._acl_blocks().get(user, [])
 
     def _passwords(self) -> dict[str, str]:
         if not self.passwd.exists():
