@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import signal
-import threading
 from typing import Annotated
 
 import typer
@@ -21,7 +19,7 @@ from tagtrail_edge import (
     watch_cli,
 )
 from tagtrail_edge.cli_options import DEFAULT_CONFIG, ConfigOption
-from tagtrail_edge.errors import EdgeError
+from tagtrail_edge.runner import DEFAULT_SHUTDOWN_TIMEOUT, run_agent
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -45,29 +43,15 @@ def run(
     config: ConfigOption = DEFAULT_CONFIG,
     shutdown_timeout: Annotated[
         float, typer.Option(help="seconds allowed to drain on SIGTERM")
-    ] = 10.0,
+    ] = DEFAULT_SHUTDOWN_TIMEOUT,
 ) -> None:
     """Run the agent until SIGTERM or SIGINT.
 
     Example: tagtrail-edge run --config /etc/tagtrail/edge.toml
     """
-    from tagtrail_edge import logs  # noqa: PLC0415 (keep --help fast)
-    from tagtrail_edge.agent import Agent  # noqa: PLC0415
-    from tagtrail_edge.config import load_config  # noqa: PLC0415
-
-    try:
-        settings = load_config(config)
-        logs.setup(settings.log.level, settings.log.format)
-        agent = Agent(settings)
-    except EdgeError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
-    agent.start()
-    stop.wait()
-    agent.stop(timeout_s=shutdown_timeout)
+    status = run_agent(config, shutdown_timeout)
+    if status:
+        raise typer.Exit(status)
 
 
 @app.command()

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from tagtrail_edge.runner import DEFAULT_CONFIG
+
+__all__ = ["DEFAULT_CONFIG", "ConfigOption", "JsonOption", "load"]
+
 if TYPE_CHECKING:
     from tagtrail_edge.config import EdgeConfig
 
-DEFAULT_CONFIG = Path(os.environ.get("TAGTRAIL_EDGE_CONFIG", "/etc/tagtrail/edge.toml"))
 ConfigOption = Annotated[
     Path, typer.Option("--config", "-c", help="gateway config (env TAGTRAIL_EDGE_CONFIG)")
 ]

@@ -39,7 +39,7 @@ _DECODE_ERRORS: Final = (ConvertException, ValueError, TypeError, AttributeError
                          KeyError)  # fmt: skip
 
 
-@functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=4096)  # about 4 MB at most: tags in the field, not all ever seen
 def decode_epc(epc_hex: str) -> Decoded:
     """Decode per the GS1 Tag Data Standard (SGTIN, SSCC, SGLN, GRAI, GIAI, GID...)."""
     try:

@@ -10,18 +10,15 @@ is checked and, if corrupt, moved aside (never deleted) and replaced by a fresh 
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Final
-
-import sqlite_utils
 
 from tagtrail_edge.errors import OutboxError
 from tagtrail_edge.migrations import migrate
@@ -83,12 +80,12 @@ class Outbox:
     """One SQLite file; thread-safe (one connection behind a lock). Open with :meth:`open`."""
 
     def __init__(
-        self, settings: OutboxSettings, db: sqlite_utils.Database, recovered: str | None
+        self, settings: OutboxSettings, conn: sqlite3.Connection, recovered: str | None
     ) -> None:
         self.settings = settings
-        self.db = db
+        self.conn = conn
         self.recovered_from = recovered
-        self._conn: sqlite3.Connection = db.conn
+        self._conn = conn
         self._lock = threading.RLock()
         self._page = self._pragma("page_size")
         wal_budget = max(settings.cap_bytes // 10, 16 * self._page)
@@ -114,7 +111,7 @@ class Outbox:
             migrate(conn)
         except sqlite3.Error as exc:
             raise OutboxError(f"cannot open outbox {settings.path}: {exc}") from exc
-        return cls(settings, sqlite_utils.Database(conn), recovered)
+        return cls(settings, conn, recovered)
 
     def close(self) -> None:
         with self._lock:
@@ -374,69 +371,6 @@ def read_stats(
         last_ack_seq=int(meta["last_ack_seq"]) if "last_ack_seq" in meta else None,
         recovered_from=recovered_from,
     )
-
-
-def inspect(settings: OutboxSettings) -> OutboxStats:
-    """An outbox's figures without changing anything in it (safe beside a running agent)."""
-    with _read_only(settings.path) as conn:
-        return read_stats(conn, settings)
-
-
-@dataclass(frozen=True, slots=True)
-class StoredItem:
-    """An unsent item as kept: outbox order, kind, commit time, its batch if any, the body."""
-
-    id: int
-    kind: str
-    created: float
-    batch_seq: int | None
-    body: str
-
-
-def count_unsent(settings: OutboxSettings, *, since: float = 0.0) -> tuple[int, int]:
-    """(items committed at or after ``since``, of those stamped by an unsynchronised clock)."""
-    with _read_only(settings.path) as conn:
-        row = conn.execute(
-            "SELECT count(*), coalesce(sum(json_extract(body, '$.clock_synced') = 0), 0)"
-            " FROM items WHERE created >= ?",
-            (since,),
-        ).fetchone()
-    return int(row[0]), int(row[1])
-
-
-def unsent(
-    settings: OutboxSettings, *, since: float = 0.0, chunk: int = 5000
-) -> Iterator[StoredItem]:
-    """The unsent items committed at or after ``since``, in outbox order; reads only."""
-    with _read_only(settings.path) as conn:
-        after = 0
-        while True:
-            rows = conn.execute(
-                "SELECT i.id, i.kind, i.created, b.seq, i.body FROM items i"
-                " LEFT JOIN batches b ON b.id = i.batch"
-                " WHERE i.id > ? AND i.created >= ? ORDER BY i.id LIMIT ?",
-                (after, since, chunk),
-            ).fetchall()
-            if not rows:
-                return
-            yield from (StoredItem(*row) for row in rows)
-            after = rows[-1][0]
-
-
-@contextlib.contextmanager
-def _read_only(path: Path) -> Iterator[sqlite3.Connection]:
-    if not path.exists():
-        raise OutboxError(f"no outbox at {path} (has the agent run with this config?)")
-    try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    except sqlite3.DatabaseError as exc:
-        raise OutboxError(f"{path} cannot be opened: {exc}") from None
-    try:
-        yield conn
-    except sqlite3.DatabaseError as exc:
-        raise OutboxError(f"{path} cannot be read as an outbox: {exc}") from None
-    finally:
-        conn.close()
 
 
 def files_size(path: Path) -> int:

@@ -33,7 +33,7 @@ def status(config: ConfigOption = DEFAULT_CONFIG, *, as_json: JsonOption = False
     Example: tagtrail-edge outbox status --json
     """
     from tagtrail_edge.clock import kernel_synced  # noqa: PLC0415
-    from tagtrail_edge.outbox import count_unsent, inspect  # noqa: PLC0415
+    from tagtrail_edge.outbox_read import count_unsent, inspect  # noqa: PLC0415
 
     settings = _settings(config)
     with _findings():
@@ -66,7 +66,7 @@ def export(
 
     Example: tagtrail-edge outbox export /tmp/backlog.jsonl --since 2h
     """
-    from tagtrail_edge.outbox import count_unsent, unsent  # noqa: PLC0415
+    from tagtrail_edge.outbox_read import count_unsent, unsent  # noqa: PLC0415
 
     settings = _settings(config)
     start = 0.0 if since is None else parse_since(since, now=time.time())
@@ -95,7 +95,8 @@ def purge(
 
     Example: tagtrail-edge outbox purge --before 7d --yes
     """
-    from tagtrail_edge.outbox import Outbox, count_unsent  # noqa: PLC0415
+    from tagtrail_edge.outbox import Outbox  # noqa: PLC0415
+    from tagtrail_edge.outbox_read import count_unsent  # noqa: PLC0415
 
     settings = _settings(config)
     cutoff = None if before is None else parse_since(before, now=time.time())

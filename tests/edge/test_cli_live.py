@@ -18,7 +18,8 @@ from typer.testing import CliRunner
 
 from tagtrail_edge.cli import app
 from tagtrail_edge.config import load_config
-from tagtrail_edge.outbox import Outbox, inspect
+from tagtrail_edge.outbox import Outbox
+from tagtrail_edge.outbox_read import inspect
 from tagtrail_hardware.nmea import NmeaSimulator, Route
 from tagtrail_hardware.virtual import VirtualSerialPort
 from tagtrail_testbed.field import tags_in_field

@@ -86,7 +86,7 @@ def test_cap_is_respected_under_a_flood(tmp_path: Path, policy: Overflow) -> Non
     if policy is Overflow.DROP_OLDEST:
         assert stored == offered
         assert stats.backlog_items + dropped == offered  # every item kept or counted
-        oldest = outbox.db.conn.execute("SELECT body FROM items ORDER BY id LIMIT 1").fetchone()
+        oldest = outbox.conn.execute("SELECT body FROM items ORDER BY id LIMIT 1").fetchone()
         assert '"n":0,' not in oldest[0]  # the oldest went first
     else:
         assert stored + dropped == offered
@@ -150,6 +150,6 @@ def test_migrations_run_once_each_and_are_recorded(tmp_path: Path) -> None:
 
 def test_settings_on_the_connection(tmp_path: Path) -> None:
     outbox = open_outbox(tmp_path)
-    conn = outbox.db.conn
+    conn = outbox.conn
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
