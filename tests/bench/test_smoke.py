@@ -47,3 +47,21 @@ def test_collector_queries_smoke(tmp_path: Path) -> None:
     for kind in ("http_floor", "location", "events", "track_30_days", "inventory"):
         assert 0 < figures["api"][kind]["p50_ms"] <= figures["api"][kind]["p99_ms"]
     assert figures["naive_influxql"]["location"]["p50_ms"] > 0
+
+
+def test_outbox_vs_thingsboard_smoke(tmp_path: Path) -> None:
+    out = tmp_path / "outbox.json"
+    subprocess.run(
+        [sys.executable, str(BENCH / "outbox_vs_thingsboard.py"), "--events", "200",
+         "--batches", "10,100", "--runs", "1", "--kills", "1", "--kill-after", "100",
+         "--budget-s", "1", "--out", str(out)],
+        check=True, timeout=600, capture_output=True,
+    )  # fmt: skip
+    figures = json.loads(out.read_text())
+    for size in ("10", "100"):
+        result = figures["batches"][size]
+        for store in ("tagtrail", "thingsboard"):
+            assert result[store]["put"]["median"] > 0
+            assert result[store]["drain"]["median"] > 0
+            assert result["sigkill"][store][0]["accepted"] >= 100
+        assert result["sigkill"]["tagtrail"][0]["lost"] == 0  # put returns after the commit
