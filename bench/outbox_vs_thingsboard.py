@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -78,6 +79,7 @@ def payloads(n: int, folder: Path) -> Path:
 
 
 def command(python: Path, store: str, mode: str, batch: int, data: Path) -> list[str]:
+    """The driver's command line; its store's folder (fresh, to be removed) is the last word."""
     folder = Path(tempfile.mkdtemp(prefix=f"tagtrail-bench-{store}-{mode}-"))
     return [str(python), str(DRIVER), "--store", store, "--mode", mode, "--batch", str(batch),
             "--payloads", str(data), "--folder", str(folder)]  # fmt: skip
@@ -86,8 +88,15 @@ def command(python: Path, store: str, mode: str, batch: int, data: Path) -> list
 def drive(
     python: Path, store: str, mode: str, batch: int, data: Path, *, budget_s: float
 ) -> dict[str, Any]:
-    args = [*command(python, store, mode, batch, data), "--budget-s", str(budget_s)]
-    done = subprocess.run(args, check=True, capture_output=True, text=True, timeout=1800)
+    args = command(python, store, mode, batch, data)
+    folder = args[-1]
+    try:
+        done = subprocess.run(
+            [*args, "--budget-s", str(budget_s)],
+            check=True, capture_output=True, text=True, timeout=1800,
+        )  # fmt: skip
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
@@ -110,6 +119,7 @@ def killed(python: Path, store: str, batch: int, data: Path, after: int) -> dict
         (stored,) = conn.execute(f"SELECT count(*) FROM {table}").fetchone()  # noqa: S608
     finally:
         conn.close()
+        shutil.rmtree(folder, ignore_errors=True)
     return {"accepted": accepted, "stored": int(stored), "lost": accepted - int(stored)}
 
 
@@ -149,7 +159,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=RESULTS / "outbox_vs_thingsboard.json")
     args = parser.parse_args()
     python = {"tagtrail": Path(sys.executable), "thingsboard": peer_python(args.peer_venv)}
-    data = payloads(max(args.events, args.kill_after), Path(tempfile.mkdtemp()))
+    scratch = Path(tempfile.mkdtemp(prefix="tagtrail-bench-"))
+    data = payloads(max(args.events, args.kill_after), scratch)
     figures: dict[str, Any] = {"machine": machine(), "peer": PEER, "events": args.events,
                                "runs": args.runs, "batches": {}}  # fmt: skip
     for batch in args.batches:
@@ -161,6 +172,7 @@ def main() -> None:
         }  # fmt: skip
         figures["batches"][str(batch)] = result
         report(batch, result)
+    shutil.rmtree(scratch, ignore_errors=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(figures, indent=2))
 

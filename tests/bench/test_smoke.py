@@ -14,12 +14,15 @@ def test_edge_throughput_smoke(tmp_path: Path) -> None:
     out = tmp_path / "edge.json"
     subprocess.run(
         [sys.executable, str(BENCH / "edge_throughput.py"), "--reads", "3000", "--runs", "1",
-         "--out", str(out)],
+         "--outage-reads", "2000", "--out", str(out)],
         check=True, timeout=300, capture_output=True,
     )  # fmt: skip
     figures = json.loads(out.read_text())
-    for key in ("to_commit_reads_per_s", "to_ack_reads_per_s", "plain_sqlite_reads_per_s"):
+    for key in ("to_commit_reads_per_s", "to_ack_reads_per_s", "plain_sqlite_reads_per_s",
+                "mosquitto_qos1_events_per_s", "outage_drain_events_per_s",
+                "cpu_ms_per_1000_reads"):  # fmt: skip
         assert figures[key]["median"] > 0
+    assert figures["runs_detail"]["outage"][0]["backlog_events"] == 400  # 200 tags, in and out
     assert figures["agent_peak_rss_kib"]["median"] > 0
 
 
@@ -65,3 +68,16 @@ def test_outbox_vs_thingsboard_smoke(tmp_path: Path) -> None:
             assert result[store]["drain"]["median"] > 0
             assert result["sigkill"][store][0]["accepted"] >= 100
         assert result["sigkill"]["tagtrail"][0]["lost"] == 0  # put returns after the commit
+
+
+def test_edge_footprint_smoke(tmp_path: Path) -> None:
+    out = tmp_path / "footprint.json"
+    subprocess.run(
+        [sys.executable, str(BENCH / "edge_footprint.py"), "--minutes", "0.05", "--runs", "2",
+         "--warmup-s", "2", "--out", str(out)],
+        check=True, timeout=300, capture_output=True,
+    )  # fmt: skip
+    figures = json.loads(out.read_text())
+    assert len(figures["runs_detail"]) == 2
+    assert 0 < figures["rss_kib_median"]["median"] <= figures["rss_kib_peak"]["max"]
+    assert figures["cpu_percent"]["median"] >= 0
