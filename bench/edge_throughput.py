@@ -87,16 +87,20 @@ def cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
-def committed_reads(db: Path) -> int:
+def read_only_count(db: Path, query: str) -> int:
+    """One count from the agent's outbox, read beside the running agent (0 before it exists)."""
     try:
         conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1)
         try:
-            row = conn.execute("SELECT coalesce(sum(count), 0) FROM tracks").fetchone()
+            return int(conn.execute(query).fetchone()[0])
         finally:
             conn.close()
     except sqlite3.Error:
         return 0
-    return int(row[0])
+
+
+def committed_reads(db: Path) -> int:
+    return read_only_count(db, "SELECT coalesce(sum(count), 0) FROM tracks")
 
 
 def dwelling_stream(n: int) -> bytes:
@@ -194,14 +198,7 @@ def outage_drain(broker: Broker, n: int) -> dict[str, Any]:
 
 
 def stored_items(db: Path) -> int:
-    try:
-        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1)
-        try:
-            return int(conn.execute("SELECT count(*) FROM items").fetchone()[0])
-        finally:
-            conn.close()
-    except sqlite3.Error:
-        return 0
+    return read_only_count(db, "SELECT count(*) FROM items")
 
 
 def mosquitto_reference(broker: Broker, batches: int) -> dict[str, Any]:
