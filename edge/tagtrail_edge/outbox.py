@@ -83,7 +83,6 @@ class Outbox:
         self, settings: OutboxSettings, conn: sqlite3.Connection, recovered: str | None
     ) -> None:
         self.settings = settings
-        self.conn = conn
         self.recovered_from = recovered
         self._conn = conn
         self._lock = threading.RLock()
@@ -112,6 +111,11 @@ class Outbox:
         except sqlite3.Error as exc:
             raise OutboxError(f"cannot open outbox {settings.path}: {exc}") from exc
         return cls(settings, conn, recovered)
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        """The outbox's connection, for reading figures beside it (writes go through methods)."""
+        return self._conn
 
     def close(self) -> None:
         with self._lock:
