@@ -14,6 +14,11 @@ Method (one command: ``python bench/collector_ingest.py``):
 
 Each figure is the median of ``--runs`` runs (min and max shown), after a warm-up run; every run
 uses a fresh database, registry and collector process.
+
+CPU per observation, from /proc (user + system time over the timed part of each run, divided by
+the observations): the collector, influxd, Mosquitto, and this process (the gateways in the
+ingest run, the HTTP client in the raw one). On a machine of few cores these add up to the
+whole machine, which is what bounds the ratio.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from common import RESULTS, machine, summarise
+from common import RESULTS, machine, summarise, tree_cpu_s
 
 from tagtrail_collector.ingest.decode import BatchWork, decode
 from tagtrail_collector.ingest.subscriber import Received
@@ -44,6 +49,23 @@ TAGS = 10_000
 PER_BATCH = 500
 WINDOW = 8
 WRITE_POINTS = 5_000
+
+
+class Cpu:
+    """CPU seconds used by named processes (with their children) and by this process."""
+
+    def __init__(self, **pids: int) -> None:
+        self.pids = pids
+        self.start = {name: tree_cpu_s(pid) for name, pid in pids.items()}
+        self.own = time.process_time()
+
+    def per_observation(self, n: int) -> dict[str, float]:
+        """Microseconds of CPU per observation since creation, per process and in total."""
+        used = {name: tree_cpu_s(pid) - self.start[name] for name, pid in self.pids.items()}
+        used["bench"] = time.process_time() - self.own
+        out = {f"cpu_us_per_obs_{name}": 1e6 * s / n for name, s in used.items()}
+        out["cpu_us_per_obs_total"] = 1e6 * sum(used.values()) / n
+        return out
 
 
 def plan(n: int) -> list[list[Any]]:
@@ -93,6 +115,8 @@ def ingest_run(broker: Broker, influx: InfluxServer, n: int, run: int) -> dict[s
     try:
         time.sleep(1.0)  # the collector subscribes and creates its database
         payloads = [encode(gw, items) for gw, items in zip(gateways, plan(n), strict=True)]
+        cpu = Cpu(collector=collector.process.pid, influxd=influx.process.pid,
+                  mosquitto=broker.process.pid)  # fmt: skip
         started = time.perf_counter()
         threads = [
             threading.Thread(target=publish_all, args=(gw, p))
@@ -107,10 +131,11 @@ def ingest_run(broker: Broker, influx: InfluxServer, n: int, run: int) -> dict[s
                 gw.resend_due()
             time.sleep(0.002)
         elapsed = time.perf_counter() - started
+        used = cpu.per_observation(n)
         stored = influx.count(db)
         if stored != n:
             raise SystemExit(f"run {run}: {stored} of {n} observations stored")
-        return {"observations": n, "seconds": elapsed, "obs_per_s": n / elapsed}
+        return {"observations": n, "seconds": elapsed, "obs_per_s": n / elapsed, **used}
     finally:
         for gw in gateways:
             gw.close()
@@ -133,7 +158,7 @@ def line_bodies(n: int) -> list[bytes]:
             work = decode(received, codec, lambda _g, _a: None)
             if not isinstance(work, BatchWork):
                 raise SystemExit(f"the benchmark's own batch does not decode: {work}")
-            lines.extend(point.line() for point in work.points)
+            lines.extend(work.lines)
     return [
         "\n".join(lines[at : at + WRITE_POINTS]).encode()
         for at in range(0, len(lines), WRITE_POINTS)
@@ -145,15 +170,17 @@ def raw_run(influx: InfluxServer, bodies: list[bytes], n: int, run: int) -> dict
     influx.create_database(db)
     try:
         with httpx.Client(base_url=influx.url, timeout=60) as client:
+            cpu = Cpu(influxd=influx.process.pid)
             started = time.perf_counter()
             for body in bodies:
                 response = client.post("/write", params={"db": db, "precision": "ns"}, content=body)
                 response.raise_for_status()
             elapsed = time.perf_counter() - started
+            used = cpu.per_observation(n)
         stored = influx.count(db)
         if stored != n:
             raise SystemExit(f"raw run {run}: {stored} of {n} points stored")
-        return {"observations": n, "seconds": elapsed, "obs_per_s": n / elapsed}
+        return {"observations": n, "seconds": elapsed, "obs_per_s": n / elapsed, **used}
     finally:
         influx.drop_database(db)
 
@@ -181,9 +208,12 @@ def main() -> None:
     figures["runs_detail"] = {"ingest": ingest, "raw": raw}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(figures, indent=2))
-    for key in ("ingest_obs_per_s", "raw_write_obs_per_s", "ingest_to_raw_ratio"):
+    for name, runs in (("ingest", ingest), ("raw", raw)):
+        for key in sorted(k for k in runs[0] if k.startswith("cpu_us_per_obs_")):
+            figures[f"{name}_{key}"] = summarise(runs, key)
+    for key in [k for k in figures if k.endswith(("_per_s", "_ratio")) or "cpu_us" in k]:
         f = figures[key]
-        print(f"{key:22} median {f['median']:>12.3f}  min {f['min']:>12.3f}  max {f['max']:>12.3f}")
+        print(f"{key:34} median {f['median']:>10.3f}  min {f['min']:>10.3f}  max {f['max']:>10.3f}")
 
 
 if __name__ == "__main__":

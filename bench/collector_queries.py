@@ -5,7 +5,7 @@ Method (one command: ``python bench/collector_queries.py``):
 1. Load: 100,000 shipments of 100 carriers, two tags each, and 10,000,000 observations of those
    200,000 tags over 30 days, each tag visiting three of 20 sites. The observations go to a real
    InfluxDB (tsi1) as the collector writes them (its own point encoding, checked against
-   ``observation_point`` on a sample); the registry's projections (latest sighting and site
+   ``observation_lines`` on a sample); the registry's projections (latest sighting and site
    visits per tag) are computed with the collector's own projection functions, the state that
    ingest converges to, and bulk-inserted into the SQLite registry. Measuring starts once
    influxd has finished compacting the load (under 5% of a core over 5 s).
@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import tempfile
 import time
@@ -36,12 +35,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from common import RESULTS, machine, percentile
+from common import RESULTS, machine, percentile, tree_cpu_s
 from sqlalchemy import insert
 
 from tagtrail_collector.store import schema
 from tagtrail_collector.store.db import connect
-from tagtrail_collector.store.points import ns, observation_point
+from tagtrail_collector.store.points import ns, observation_lines
 from tagtrail_collector.store.projection import Sighting, rebuild
 from tagtrail_collector.store.records import Role, ShipmentStatus, SiteKind
 from tagtrail_collector.store.registry import Registry
@@ -131,7 +130,7 @@ def check_encoding(world: World) -> None:
         obs = item(s.epc, at=at, event=EventKind(s.event), read_point=s.read_point)
         batch = ObservationBatch(gateway=s.gateway, boot_id=BOOT, seq=1, sent_at=at, items=(obs,))
         s = Sighting(s.epc, ns(at), s.site, s.gateway, s.read_point, s.event)
-        if world.line(s) != observation_point(s.site, batch, obs).line():
+        if [world.line(s)] != observation_lines(s.site, batch):
             raise SystemExit(f"line template differs from the collector's:\n{world.line(s)}")
 
 
@@ -148,18 +147,10 @@ def wait_quiet(influx: InfluxServer, *, window_s: float = 5.0, limit_s: float = 
     """Wait until influxd has finished compacting what was loaded (under 5% of a core over a
     5 s window), so that the measurements do not share the CPU with it; returns the wait."""
     started = time.monotonic()
-    children = Path(f"/proc/{influx.process.pid}/task/{influx.process.pid}/children")
-    pids = [int(p) for p in children.read_text().split()] or [influx.process.pid]
-    tick = os.sysconf("SC_CLK_TCK")
-
-    def cpu_s() -> float:
-        fields = Path(f"/proc/{pids[0]}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / tick
-
     while time.monotonic() - started < limit_s:
-        before = cpu_s()
+        before = tree_cpu_s(influx.process.pid)
         time.sleep(window_s)
-        if cpu_s() - before < 0.05 * window_s:
+        if tree_cpu_s(influx.process.pid) - before < 0.05 * window_s:
             break
     return time.monotonic() - started
 

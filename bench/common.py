@@ -1,4 +1,4 @@
-"""What every benchmark reports: the machine it ran on, and medians with min and max."""
+"""What every benchmark reports: the machine it ran on, medians with min and max, CPU used."""
 
 from __future__ import annotations
 
@@ -9,6 +9,19 @@ from pathlib import Path
 from typing import Any
 
 RESULTS = Path(__file__).parent / "results"
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds the process has used (fields 14 and 15 of /proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def tree_cpu_s(pid: int) -> float:
+    """CPU seconds of a process and its children (a server started through a wrapper)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return cpu_s(pid) + sum(cpu_s(int(child)) for child in children)
 
 
 def summarise(results: list[dict[str, Any]], key: str) -> dict[str, float]:

@@ -25,8 +25,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from common import RESULTS, machine, summarise
-from edge_throughput import AGENT, cpu_s, rss_kib
+from common import RESULTS, cpu_s, machine, summarise
+from edge_throughput import AGENT, rss_kib
 
 from tagtrail_hardware.virtual import VirtualSerialPort
 from tagtrail_testbed.acker import AckingSubscriber

@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from common import machine, summarise
+from common import cpu_s, machine, summarise
 from paho.mqtt.enums import CallbackAPIVersion
 
 from tagtrail_edge.enrich import decode_epc
@@ -56,7 +56,6 @@ from tagtrail_testbed.mosquitto import Broker
 
 AGENT = Path(sys.executable).parent / "tagtrail-edge"
 LOST_S = 1.0
-TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def agent_config(folder: Path, port: int, device: str, lost_s: float, fields: str) -> Path:
@@ -79,12 +78,6 @@ def rss_kib(pid: int) -> dict[str, int]:
         if key in ("VmRSS", "VmHWM"):
             found[key] = int(value.split()[0])
     return found
-
-
-def cpu_s(pid: int) -> float:
-    """User + system CPU seconds the process has used (fields 14 and 15 of /proc/PID/stat)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
 
 
 def read_only_count(db: Path, query: str) -> int:

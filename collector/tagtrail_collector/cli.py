@@ -5,6 +5,7 @@ A thin layer: the registry does the work; errors become one-line messages with e
 
 from __future__ import annotations
 
+import gc
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -60,11 +61,26 @@ def serve(config: ConfigOption = DEFAULT_CONFIG) -> None:
             access_log=False,
         )
     )
+    _tune_gc()
     collector.start()
     try:
         server.run()  # returns on SIGTERM/SIGINT (uvicorn installs the handlers)
     finally:
         collector.stop()
+
+
+def _tune_gc() -> None:
+    """Fewer cyclic garbage collections for a long-running ingest.
+
+    Decoding a batch allocates thousands of short-lived objects that reference counting frees;
+    with the default thresholds they still trigger collections that scan the whole heap, about a
+    fifth of the decode time. The modules loaded so far are moved out of the collector's sight.
+    """
+    gc.freeze()
+    gc.set_threshold(_GC_THRESHOLD, 20, 20)
+
+
+_GC_THRESHOLD = 50_000
 
 
 @app.command("check-config")

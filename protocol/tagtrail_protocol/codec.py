@@ -119,9 +119,13 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def _parse_json(data: bytes) -> dict[str, Any]:
     try:
-        obj = json.loads(
-            data, object_pairs_hook=_no_duplicate_keys, parse_constant=_reject_constant
-        )
+        obj = json.loads(data, parse_constant=_reject_constant)
+        if _keys_written(data) != _keys_kept(obj):
+            # Some object repeats a key (or the text is not plain UTF-8 without escapes): parse
+            # again, slowly, with the hook that names the repeated key.
+            obj = json.loads(
+                data, object_pairs_hook=_no_duplicate_keys, parse_constant=_reject_constant
+            )
     except RecursionError:
         raise MalformedPayload("payload JSON is nested too deeply") from None
     except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, our hooks
@@ -129,6 +133,38 @@ def _parse_json(data: bytes) -> dict[str, Any]:
     if not isinstance(obj, dict):
         raise MalformedPayload(f"payload is a JSON {type(obj).__name__}, expected an object")
     return obj
+
+
+_KEY_END_AFTER_SPACE: Final = re.compile(rb'"[ \t\n\r]+:')
+
+
+def _keys_written(data: bytes) -> int | None:
+    """How many object keys valid JSON text has, or None when it cannot be counted cheaply.
+
+    Without any backslash every ``"`` delimits a string, so a ``"`` followed by a colon (after
+    optional whitespace) ends a key and nothing else. Payloads with escapes, or not in UTF-8,
+    are left to the slow check.
+    """
+    if b"\\" in data or json.detect_encoding(data) != "utf-8":
+        return None
+    return data.count(b'":') + len(_KEY_END_AFTER_SPACE.findall(data))
+
+
+def _keys_kept(obj: object) -> int:
+    """How many keys the parsed objects hold (a repeated key is kept once)."""
+    kept = 0
+    pending = [obj]
+    while pending:
+        value = pending.pop()
+        if type(value) is dict:
+            kept += len(value)
+            pending.extend(v for v in value.values() if type(v) in _CONTAINERS)
+        elif type(value) is list:
+            pending.extend(v for v in value if type(v) in _CONTAINERS)
+    return kept
+
+
+_CONTAINERS: Final = (dict, list)
 
 
 def _check_version(obj: dict[str, Any]) -> tuple[int, int]:

@@ -188,3 +188,53 @@ def test_encoded_form_is_compact_json(obs_batch: ObservationBatch) -> None:
     assert obj["kind"] == "obs"
     assert "position" not in obj["items"][0]  # absent optional fields are left out
     assert obj["items"][0]["first_seen"] == "2026-03-14T09:26:53.589793Z"
+
+
+_json_keys = st.text(min_size=1, max_size=6)
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_json_keys, inner, max_size=3),
+    max_leaves=12,
+)
+
+
+def _with_repeated_key(obj: dict[str, Any], separator: str) -> bytes:
+    """``obj`` as JSON text, with one object somewhere given its first key a second time."""
+    text = json.dumps({"v": "1.0", "kind": "obs", "payload": obj}, separators=(",", separator))
+    key = json.dumps(next(iter(obj)))
+    return text.replace(f"{{{key}{separator}", f'{{{key}{separator}1,{key}{separator}', 1).encode()
+
+
+@settings(max_examples=200)
+@given(obj=st.dictionaries(_json_keys, _json_values, min_size=1, max_size=4),
+       separator=st.sampled_from([":", " : ", ":\n"]))  # fmt: skip
+def test_a_repeated_key_is_refused_wherever_it_is(obj: dict[str, Any], separator: str) -> None:
+    payload = _with_repeated_key(obj, separator)
+
+    with pytest.raises(MalformedPayload, match="appears twice"):
+        Codec().decode(payload)
+
+
+@given(obj=st.dictionaries(_json_keys, _json_values, max_size=4),
+       separator=st.sampled_from([":", " : ", ":\n"]))  # fmt: skip
+def test_json_without_repeated_keys_is_not_mistaken_for_it(
+    obj: dict[str, Any], separator: str
+) -> None:
+    text = json.dumps({"v": "1.0", "kind": "telemetry", "payload": obj}, separators=(",", separator))
+
+    with pytest.raises(UnknownKind):  # parsed whole, refused only for its kind
+        Codec().decode(text.encode())
+
+
+@pytest.mark.parametrize(
+    ("text", "keys"),
+    [
+        ('{"a":1,"b":{"c":[{"d":"x:"}]}}', 4),
+        ('{"a" :1, "b"\n:\t{"c" : "\\":"}}', None),  # an escape: left to the slow check
+        ('{"a" :1, "b"\n:\t{"c"\r: "y"}}', 3),
+    ],
+)
+def test_keys_are_counted_from_the_text_when_it_is_cheap(text: str, keys: int | None) -> None:
+    from tagtrail_protocol.codec import _keys_written
+
+    assert _keys_written(text.encode()) == keys

@@ -13,8 +13,7 @@ from typing import Final
 from uuid import UUID
 
 from tagtrail_collector.ingest.subscriber import Received
-from tagtrail_collector.store.lineproto import Point
-from tagtrail_collector.store.points import batch_points, ns, status_point
+from tagtrail_collector.store.points import batch_lines, ns, status_point
 from tagtrail_collector.store.projection import Sighting
 from tagtrail_collector.store.records import GatewayPosition, NewDeadLetter
 from tagtrail_protocol import (
@@ -41,7 +40,7 @@ class BatchWork:
     boot_id: UUID
     seq: int
     sent_at_ns: int
-    points: tuple[Point, ...]
+    lines: tuple[str, ...]
     sightings: tuple[Sighting, ...] = ()
     positions: tuple[GatewayPosition, ...] = ()
 
@@ -50,7 +49,7 @@ class BatchWork:
 class StatusWork:
     topic: Topic
     status: Status
-    point: Point
+    line: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +79,7 @@ def decode(received: Received, codec: Codec, read_point_name: ReadPointName) -> 
             detail = f"{detail}; its first {KEEP_OF_TOO_LARGE} bytes are kept"
         return Reject(received.topic, gateway, exc.reason, detail, payload)
     if isinstance(message, Status):
-        return StatusWork(topic, message, status_point(topic.site, message))
+        return StatusWork(topic, message, status_point(topic.site, message).line())
     if isinstance(message, ObservationBatch | PositionBatch):
         return _batch(topic, message, read_point_name)
     if isinstance(message, Ping):
@@ -93,7 +92,7 @@ def decode(received: Received, codec: Codec, read_point_name: ReadPointName) -> 
 def _batch(
     topic: Topic, batch: ObservationBatch | PositionBatch, read_point_name: ReadPointName
 ) -> BatchWork:
-    points = tuple(batch_points(topic.site, batch))
+    lines = tuple(batch_lines(topic.site, batch))
     sent_at = ns(batch.sent_at)
     if isinstance(batch, PositionBatch):
         positions = tuple(
@@ -102,7 +101,7 @@ def _batch(
             )
             for f in batch.fixes
         )
-        return BatchWork(topic, batch.boot_id, batch.seq, sent_at, points, positions=positions)
+        return BatchWork(topic, batch.boot_id, batch.seq, sent_at, lines, positions=positions)
     sightings = tuple(
         Sighting(
             epc=item.epc,
@@ -118,7 +117,7 @@ def _batch(
         )
         for item in batch.items
     )
-    return BatchWork(topic, batch.boot_id, batch.seq, sent_at, points, sightings=sightings)
+    return BatchWork(topic, batch.boot_id, batch.seq, sent_at, lines, sightings=sightings)
 
 
 def _sscc(scheme: str, gs1_key: str | None) -> str | None:

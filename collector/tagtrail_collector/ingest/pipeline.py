@@ -30,10 +30,11 @@ from tagtrail_collector.ingest.decode import (
     Work,
     decode,
 )
+from tagtrail_collector.ingest.stages import Stage, StageStopped
 from tagtrail_collector.ingest.subscriber import Received
 from tagtrail_collector.metrics import Metrics
 from tagtrail_collector.store.influx import Influx
-from tagtrail_collector.store.lineproto import Point
+from tagtrail_collector.store.lineproto import describe
 from tagtrail_collector.store.points import ingest_point, ns
 from tagtrail_collector.store.state import State
 from tagtrail_protocol import Ack, Codec, Kind, Topic
@@ -53,8 +54,33 @@ class Flushed:
     acks: int
 
 
+@dataclass(frozen=True, slots=True)
+class _Write:
+    """What one InfluxDB write carries, sorted by kind."""
+
+    batches: tuple[BatchWork, ...]
+    statuses: tuple[StatusWork, ...]
+    rejects: tuple[Reject, ...]
+    pings: tuple[PingWork, ...]
+
+    @classmethod
+    def of(cls, works: list[Work]) -> _Write:
+        return cls(
+            tuple(w for w in works if isinstance(w, BatchWork)),
+            tuple(w for w in works if isinstance(w, StatusWork)),
+            tuple(w for w in works if isinstance(w, Reject)),
+            tuple(w for w in works if isinstance(w, PingWork)),
+        )
+
+
 class Pipeline:
-    """Runs in one thread: ``run(stop)`` until ``stop`` is set, then finishes the current write."""
+    """``run(stop)`` until ``stop`` is set, then finishes the writes under way.
+
+    Three stages, each in its own thread, so that decoding, InfluxDB and the registry work at
+    the same time on consecutive writes: gather and decode (the calling thread) -> write the
+    points to InfluxDB -> apply the projections and acknowledge. Each write passes the stages in
+    order, and a stage holds at most one write waiting.
+    """
 
     def __init__(
         self,
@@ -78,14 +104,24 @@ class Pipeline:
         self.flushes = 0
 
     def run(self, stop: threading.Event) -> None:
-        while not stop.is_set():
-            works = self._gather(stop)
-            if works:
-                try:
-                    self.flush(works, stop)
-                except _Abandoned:
-                    log.info("ingest: stopping with %d messages unacknowledged", len(works))
-                    return
+        registry: Stage[tuple[_Write, list[Reject]]] = Stage(
+            "registry", lambda stored: self._finish(*stored, stop)
+        )
+        series: Stage[_Write] = Stage(
+            "influx", lambda write: registry.put((write, self._write_series(write, stop)))
+        )
+        try:
+            while not stop.is_set():
+                works = self._gather(stop)
+                if works:
+                    series.put(_Write.of(works))
+        except StageStopped:
+            pass
+        finally:
+            try:
+                series.close()
+            finally:
+                registry.close()
 
     def _gather(self, stop: threading.Event) -> list[Work]:
         """Messages until the write is full or the oldest has waited ``batch_max_delay_s``."""
@@ -105,58 +141,67 @@ class Pipeline:
             deadline = deadline or time.monotonic() + self.settings.batch_max_delay_s
             work = decode(received, self.codec, self.read_point_name)
             works.append(work)
-            points += len(work.points) if isinstance(work, BatchWork) else 1
+            points += len(work.lines) if isinstance(work, BatchWork) else 1
         self.metrics.queue_depth.set(self.inbox.qsize())
         return works
 
     def flush(self, works: list[Work], stop: threading.Event | None = None) -> Flushed:
-        """Store ``works`` and acknowledge their batches; retries until stored or stopped."""
+        """Store ``works`` and acknowledge their batches, in this thread; retries until stored."""
         stop = stop or threading.Event()
-        batches = [w for w in works if isinstance(w, BatchWork)]
-        statuses = [w for w in works if isinstance(w, StatusWork)]
-        rejects = [w for w in works if isinstance(w, Reject)]
-        for work in batches + statuses:
+        write = _Write.of(works)
+        return self._finish(write, self._write_series(write, stop), stop)
+
+    def _write_series(self, write: _Write, stop: threading.Event) -> list[Reject]:
+        """Stage 2: the points to InfluxDB; returns the points it refused, as dead letters."""
+        for work in write.batches + write.statuses:
             self.metrics.received.labels(work.topic.gateway, work.topic.kind.value).inc()
-        points = [p for b in batches for p in b.points] + [s.point for s in statuses]
         now_ns = time.time_ns()
         ingest = [
             ingest_point(
                 b.topic.site, b.topic.gateway, b.topic.kind.value,
-                sent_ns=b.sent_at_ns, items=len(b.points), now_ns=now_ns,
-            )
-            for b in batches
+                sent_ns=b.sent_at_ns, items=len(b.lines), now_ns=now_ns,
+            ).line()
+            for b in write.batches
         ]  # fmt: skip
-        dead = self._store_points(points + ingest, stop)
-        self._retry("registry", stop, lambda: self._apply(batches, statuses))
+        lines = [line for b in write.batches for line in b.lines]
+        lines += [s.line for s in write.statuses]
+        return self._store_points(lines + ingest, stop)
+
+    def _finish(self, write: _Write, dead: list[Reject], stop: threading.Event) -> Flushed:
+        """Stage 3: the registry projections and dead letters, then the acks."""
+        self._retry("registry", stop, lambda: self._apply(write.batches, write.statuses))
+        rejects = list(write.rejects)
         self._retry("registry", stop, lambda: self.state.add_dead_letters(rejects + dead))
         for reject in rejects:
             self.metrics.rejected.labels(reject.gateway_id or "unknown", reject.reason).inc()
         for letter in rejects + dead:
             self.metrics.dead_lettered.labels(letter.gateway_id or "unknown", letter.reason).inc()
-        acks = self._acknowledge(batches)
-        self._answer([w for w in works if isinstance(w, PingWork)])
+        acks = self._acknowledge(write.batches)
+        self._answer(write.pings)
         self.flushes += 1
-        return Flushed(len(batches), len(points), len(dead) + len(rejects), acks)
+        points = sum(len(b.lines) for b in write.batches) + len(write.statuses)
+        return Flushed(len(write.batches), points, len(dead) + len(rejects), acks)
 
-    def _store_points(self, points: list[Point], stop: threading.Event) -> list[Reject]:
+    def _store_points(self, lines: list[str], stop: threading.Event) -> list[Reject]:
         """Write to InfluxDB; the points it refuses for good come back as dead letters."""
-        result = self._retry("influx", stop, lambda: self.influx.write(points))
+        result = self._retry("influx", stop, lambda: self.influx.write(lines))
         self.metrics.write_latency.observe(result.seconds)
         dead = []
         for rejected in result.rejected:
             log.warning("ingest: InfluxDB rejected a point: %s", rejected.reason)
+            measurement, tags = describe(rejected.line)
             dead.append(
                 Reject(
-                    topic=f"influx:{rejected.point.measurement}",
-                    gateway_id=dict(rejected.point.tags).get("gateway"),
+                    topic=f"influx:{measurement}",
+                    gateway_id=tags.get("gateway"),
                     reason="influx_rejected",
                     detail=rejected.reason,
-                    payload=rejected.point.line().encode(),
+                    payload=rejected.line.encode(),
                 )
             )
         return dead
 
-    def _apply(self, batches: list[BatchWork], statuses: list[StatusWork]) -> None:
+    def _apply(self, batches: tuple[BatchWork, ...], statuses: tuple[StatusWork, ...]) -> None:
         self.state.apply_sightings([s for b in batches for s in b.sightings])
         self.state.apply_positions(p for b in batches for p in b.positions)
         for work in statuses:
@@ -169,12 +214,12 @@ class Pipeline:
                 status.model_dump_json(exclude_none=True),
             )
 
-    def _acknowledge(self, batches: list[BatchWork]) -> int:
+    def _acknowledge(self, batches: tuple[BatchWork, ...]) -> int:
         groups: dict[tuple[Topic, UUID], set[int]] = defaultdict(set)
         for work in batches:
             groups[(work.topic.sibling(Kind.ACK), work.boot_id)].add(work.seq)
             self.metrics.stored.labels(work.topic.gateway, work.topic.kind.value).inc(
-                len(work.points)
+                len(work.lines)
             )
             self.metrics.ingest_lag.observe(max(0.0, (time.time_ns() - work.sent_at_ns) / 1e9))
         for (topic, boot_id), seqs in groups.items():
@@ -188,7 +233,7 @@ class Pipeline:
                 self.metrics.acked.labels(topic.gateway).inc(len(seqs))
         return len(groups)
 
-    def _answer(self, pings: list[PingWork]) -> None:
+    def _answer(self, pings: tuple[PingWork, ...]) -> None:
         for work in pings:
             ack = Ack(
                 gateway=work.ping.gateway, boot_id=work.ping.boot_id, time=datetime.now(UTC),
@@ -207,11 +252,10 @@ class Pipeline:
                 log.warning("ingest: %s failed (%s); retrying in %.1f s", store, exc, delay)
                 attempt += 1
                 if stop.wait(delay):
-                    raise _Abandoned from None
-
-
-class _Abandoned(Exception):
-    """Stop was requested while a store was failing; the batches stay unacknowledged."""
+                    log.info(
+                        "ingest: stopping while %s fails; the writes under way stay unacked", store
+                    )
+                    raise StageStopped(f"stopped while {store} was failing") from None
 
 
 def _delay(settings: IngestSection, attempt: int, exc: CollectorError) -> float:

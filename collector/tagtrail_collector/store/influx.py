@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -17,7 +18,7 @@ import httpx
 from pydantic import SecretStr
 
 from tagtrail_collector.errors import PointsRejected, StoreError, StoreUnavailable
-from tagtrail_collector.store.lineproto import Point, encode
+from tagtrail_collector.store.lineproto import encode
 
 log = logging.getLogger(__name__)
 _MAX_ERROR_CHARS: Final = 400
@@ -36,9 +37,9 @@ class InfluxSettings:
 
 @dataclass(frozen=True, slots=True)
 class Rejected:
-    """A point InfluxDB refused for good, with its words for why."""
+    """A point (its line) InfluxDB refused for good, with its words for why."""
 
-    point: Point
+    line: str
     reason: str
 
 
@@ -101,36 +102,36 @@ class Influx:
             raise StoreError(f"InfluxDB /ping answered {response.status_code}")
         return str(response.headers.get("X-Influxdb-Version", "unknown"))
 
-    def write(self, points: list[Point] | tuple[Point, ...]) -> WriteResult:
-        """Store ``points``; return how many were stored and which were rejected and why.
+    def write(self, lines: Sequence[str]) -> WriteResult:
+        """Store points given as lines; return how many were stored and which were rejected.
 
         Raises StoreUnavailable (retry the same call later) or StoreError (configuration:
         credentials, unknown database). Points are idempotent: rewriting stored ones is harmless.
         """
         started = time.perf_counter()
-        if not points:
+        if not lines:
             return WriteResult(stored=0, requests=0)
-        stored, rejected, requests = self._write_split(tuple(points))
+        stored, rejected, requests = self._write_split(lines)
         return WriteResult(stored, tuple(rejected), requests, time.perf_counter() - started)
 
-    def _write_split(self, points: tuple[Point, ...]) -> tuple[int, list[Rejected], int]:
+    def _write_split(self, lines: Sequence[str]) -> tuple[int, list[Rejected], int]:
         try:
-            self.write_once(points)
+            self.write_once(lines)
         except PointsRejected as exc:
-            if len(points) == 1:
-                return 0, [Rejected(points[0], exc.reason)], 1
-            middle = len(points) // 2
-            left = self._write_split(points[:middle])
-            right = self._write_split(points[middle:])
+            if len(lines) == 1:
+                return 0, [Rejected(lines[0], exc.reason)], 1
+            middle = len(lines) // 2
+            left = self._write_split(lines[:middle])
+            right = self._write_split(lines[middle:])
             return left[0] + right[0], left[1] + right[1], 1 + left[2] + right[2]
-        return len(points), [], 1
+        return len(lines), [], 1
 
-    def write_once(self, points: tuple[Point, ...] | list[Point]) -> None:
+    def write_once(self, lines: Sequence[str]) -> None:
         """One ``/write`` request; raise PointsRejected on any 4xx about the points themselves."""
         params = {"db": self.settings.database, "precision": "ns"}
         if self.settings.retention_policy:
             params["rp"] = self.settings.retention_policy
-        response = self._request("POST", "/write", params=params, content=encode(points))
+        response = self._request("POST", "/write", params=params, content=encode(lines))
         if response.status_code == 204:
             return
         detail = _error_text(response)

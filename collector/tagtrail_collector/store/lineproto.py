@@ -1,8 +1,15 @@
-"""InfluxDB line protocol: frozen points and their exact encoding (escaping per the v1 spec)."""
+"""InfluxDB line protocol: frozen points and their exact encoding (escaping per the v1 spec).
+
+What the store writes is lines (``str``): ``Point.line()`` encodes any point, and the hot path in
+``points.py`` formats observations straight to the same text. ``describe`` reads a line's
+measurement and tags back, for naming a point InfluxDB refused.
+"""
 
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -44,7 +51,7 @@ class Point:
     def line(self) -> str:
         head = self.measurement.translate(_MEASUREMENT_ESCAPES)
         tags = "".join(f",{_key(k)}={_key(v)}" for k, v in self.tags)
-        fields = ",".join(f"{_key(k)}={_value(v)}" for k, v in self.fields)
+        fields = ",".join(f"{_key(k)}={field_value(v)}" for k, v in self.fields)
         return f"{head}{tags} {fields} {self.time_ns}"
 
 
@@ -53,7 +60,8 @@ def _key(text: str) -> str:
     return text.translate(_KEY_ESCAPES)
 
 
-def _value(value: FieldValue) -> str:
+def field_value(value: FieldValue) -> str:
+    """A field value as line protocol writes it (integers with ``i``, strings quoted)."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
@@ -65,6 +73,23 @@ def _value(value: FieldValue) -> str:
     return f'"{value.translate(_STRING_ESCAPES)}"'
 
 
-def encode(points: list[Point] | tuple[Point, ...]) -> bytes:
+def encode(lines: Sequence[str]) -> bytes:
     """The request body for ``/write`` (one line per point, newline-terminated)."""
-    return "".join(f"{point.line()}\n" for point in points).encode()
+    return ("\n".join(lines) + "\n").encode() if lines else b""
+
+
+_UNESCAPED_SPACE: Final = re.compile(r"(?<!\\) ")
+_UNESCAPED_COMMA: Final = re.compile(r"(?<!\\),")
+_UNESCAPED_EQUALS: Final = re.compile(r"(?<!\\)=")
+_UNESCAPE: Final = re.compile(r"\\([,= ])")
+
+
+def describe(line: str) -> tuple[str, dict[str, str]]:
+    """A line's measurement and tags (unescaped), read back from its text."""
+    key = _UNESCAPED_SPACE.split(line, maxsplit=1)[0]
+    measurement, *pairs = _UNESCAPED_COMMA.split(key)
+    tags = {}
+    for pair in pairs:
+        name, value = [*_UNESCAPED_EQUALS.split(pair, maxsplit=1), ""][:2]
+        tags[_UNESCAPE.sub(r"\1", name)] = _UNESCAPE.sub(r"\1", value)
+    return _UNESCAPE.sub(r"\1", measurement), tags

@@ -77,7 +77,11 @@ def advance(last: Visit | None, sightings: Sequence[Sighting]) -> VisitPlan:
         elif sighting.time_ns < tail.arrived:
             return VisitPlan(rebuild_from=sighting.time_ns)
         elif sighting.site == tail.site:
-            extended = replace(tail, last_seen=max(tail.last_seen, sighting.time_ns))
+            if sighting.time_ns <= tail.last_seen:
+                continue
+            extended = Visit(
+                tail.epc, tail.site, tail.gateway, tail.arrived, sighting.time_ns, tail.id
+            )
             if inserts:
                 inserts[-1] = extended
             else:

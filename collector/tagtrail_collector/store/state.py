@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
-from itertools import groupby
 from typing import Any, Final
 
 from sqlalchemy import (
@@ -27,7 +26,7 @@ from sqlalchemy.sql.dml import Insert
 from sqlalchemy.sql.elements import ColumnElement
 
 from tagtrail_collector.store import schema
-from tagtrail_collector.store.db import reader, translated
+from tagtrail_collector.store.db import execute_many, reader, translated
 from tagtrail_collector.store.projection import (
     Sighting,
     Visit,
@@ -62,22 +61,23 @@ class State:
     # ingest
 
     def apply_sightings(self, sightings: Sequence[Sighting]) -> int:
-        """Fold sightings into locations and visits in one transaction; returns rebuilds done."""
-        by_epc = {
-            epc: sorted(group, key=lambda s: s.order)
-            for epc, group in groupby(sorted(sightings, key=lambda s: s.epc), key=lambda s: s.epc)
-        }
+        """Fold sightings into locations and visits in one transaction; returns rebuilds done.
+
+        Locations are not read first: each EPC's best sighting of the batch is upserted and the
+        database keeps whichever is greater (``_upsert_locations``), also against a concurrent
+        collector instance.
+        """
+        by_epc: dict[str, list[Sighting]] = {}
+        for sighting in sightings:
+            by_epc.setdefault(sighting.epc, []).append(sighting)
+        for group in by_epc.values():
+            if len(group) > 1:
+                group.sort(key=_order)
         rebuilds = 0
         with translated(), self.engine.begin() as conn:
             for chunk in _chunks(sorted(by_epc)):
-                current = _locations(conn, chunk)
-                rows = []
-                for epc in chunk:
-                    best = latest(current.get(epc), by_epc[epc])
-                    if best is not None and best is not current.get(epc):
-                        rows.append(_location_row(best))
-                if rows:
-                    conn.execute(_upsert_locations(conn), rows)
+                rows = [_location_row(max(by_epc[epc], key=_order)) for epc in chunk]
+                execute_many(conn, _upsert_locations(conn), rows)
                 last_visits = _last_visits(conn, chunk)
                 plans = {epc: advance(last_visits.get(epc), by_epc[epc]) for epc in chunk}
                 _write_visits(conn, plans.values())
@@ -282,15 +282,9 @@ def _write_visits(conn: Connection, plans: Iterable[VisitPlan]) -> None:
     table = schema.tag_visits
     updates = [{"visit_id": v.id, "new_last": v.last_seen} for p in plans for v in p.updates]
     inserts = [_visit_row(v) for p in plans for v in p.inserts]
-    if updates:
-        conn.execute(
-            update(table)
-            .where(table.c.id == bindparam("visit_id"))
-            .values(last_seen=bindparam("new_last")),
-            updates,
-        )
-    if inserts:
-        conn.execute(insert(table), inserts)
+    change = update(table).where(table.c.id == bindparam("visit_id"))
+    execute_many(conn, change.values(last_seen=bindparam("new_last")), updates)
+    execute_many(conn, insert(table), inserts)
 
 
 def _rebuild_start(conn: Connection, epc: str, rebuild_from: int) -> int:
@@ -311,12 +305,6 @@ def _chunks(items: list[str]) -> Iterable[list[str]]:
         yield items[start : start + _CHUNK]
 
 
-def _locations(conn: Connection, epcs: list[str]) -> dict[str, Sighting]:
-    t = schema.tag_locations
-    rows = conn.execute(select(t).where(t.c.epc.in_(epcs)))
-    return {row.epc: _sighting(row_dict(row)) for row in rows}
-
-
 def _last_visits(conn: Connection, epcs: list[str]) -> dict[str, Visit]:
     v = schema.tag_visits
     newest = (
@@ -325,8 +313,15 @@ def _last_visits(conn: Connection, epcs: list[str]) -> dict[str, Visit]:
         .group_by(v.c.epc)
         .subquery()
     )
-    query = select(v).join(newest, and_(v.c.epc == newest.c.epc, v.c.arrived == newest.c.arrived))
-    return {row.epc: _visit(row_dict(row)) for row in conn.execute(query)}
+    columns = (v.c.epc, v.c.site_id, v.c.gateway_id, v.c.arrived, v.c.last_seen, v.c.id)
+    query = select(*columns).join(
+        newest, and_(v.c.epc == newest.c.epc, v.c.arrived == newest.c.arrived)
+    )
+    return {row[0]: Visit(*row) for row in conn.execute(query)}
+
+
+def _order(sighting: Sighting) -> tuple[int, str, str, str]:
+    return sighting.order
 
 
 def _sighting(row: dict[str, Any]) -> Sighting:
