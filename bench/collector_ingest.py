@@ -206,11 +206,11 @@ def main() -> None:
     ratios = [{"ratio": i["obs_per_s"] / r["obs_per_s"]} for i, r in zip(ingest, raw, strict=True)]
     figures["ingest_to_raw_ratio"] = summarise(ratios, "ratio")
     figures["runs_detail"] = {"ingest": ingest, "raw": raw}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(figures, indent=2))
     for name, runs in (("ingest", ingest), ("raw", raw)):
         for key in sorted(k for k in runs[0] if k.startswith("cpu_us_per_obs_")):
             figures[f"{name}_{key}"] = summarise(runs, key)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(figures, indent=2))
     for key in [k for k in figures if k.endswith(("_per_s", "_ratio")) or "cpu_us" in k]:
         f = figures[key]
         print(f"{key:34} median {f['median']:>10.3f}  min {f['min']:>10.3f}  max {f['max']:>10.3f}")

@@ -36,6 +36,11 @@ def test_collector_ingest_smoke(tmp_path: Path) -> None:
     figures = json.loads(out.read_text())
     for key in ("ingest_obs_per_s", "raw_write_obs_per_s", "ingest_to_raw_ratio"):
         assert figures[key]["median"] > 0
+    for key in ("ingest_cpu_us_per_obs_collector", "ingest_cpu_us_per_obs_influxd",
+                "raw_cpu_us_per_obs_influxd"):  # fmt: skip
+        assert figures[key]["median"] > 0
+    parts = [v["median"] for k, v in figures.items() if k.startswith("ingest_cpu_us_per_obs_")]
+    assert abs(sum(parts) - 2 * figures["ingest_cpu_us_per_obs_total"]["median"]) < 0.01
 
 
 def test_collector_queries_smoke(tmp_path: Path) -> None:

@@ -42,7 +42,9 @@ def test_a_partial_write_stores_the_good_points_and_names_the_bad_ones(
     influx: Influx, influxdb: tuple[InfluxServer, str]
 ) -> None:
     server, db = influxdb
-    influx.write([Point.make("obs", {"epc": "A"}, {"count": 1}, 1).line()])  # count is an integer now
+    influx.write(
+        [Point.make("obs", {"epc": "A"}, {"count": 1}, 1).line()]
+    )  # count is an integer now
     good = [Point.make("obs", {"epc": f"E{i}"}, {"count": i}, 10 + i).line() for i in range(20)]
     bad = [
         Point.make("obs", {"epc": "B1"}, {"count": 1.5}, 7).line(),

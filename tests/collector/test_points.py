@@ -91,7 +91,9 @@ _items = st.builds(
 
 @settings(max_examples=300)
 @given(items=st.lists(_items, min_size=1, max_size=5), seq=st.integers(0, 2**63 - 1))
-def test_observation_lines_equal_the_generic_encoding(items: list[dict[str, Any]], seq: int) -> None:
+def test_observation_lines_equal_the_generic_encoding(
+    items: list[dict[str, Any]], seq: int
+) -> None:
     batch = ObservationBatch(
         gateway="gate-7", boot_id=UUID(int=12345), seq=seq, sent_at=_T0,
         items=tuple(ObservationItem.model_validate(i) for i in items),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 
 import pytest
 
@@ -46,8 +47,7 @@ def test_a_stopped_stage_refuses_more_work() -> None:
     stage: Stage[int] = Stage("t", work)
     stage.put(1)
     with pytest.raises(StageStopped):
-        for n in range(50):
-            stage.put(n)
+        _put_all(stage, range(50))
     stage.close(5)
 
 
@@ -58,7 +58,11 @@ def test_a_failing_stage_raises_its_error_to_the_caller() -> None:
 
     stage: Stage[int] = Stage("t", work)
     with pytest.raises(RuntimeError, match="bug"):
-        for n in range(50):
-            stage.put(n)
+        _put_all(stage, range(50))
     with pytest.raises(RuntimeError, match="bug"):
         stage.close(5)
+
+
+def _put_all(stage: Stage[int], items: Iterable[int]) -> None:
+    for item in items:
+        stage.put(item)

@@ -25,6 +25,7 @@ from tagtrail_protocol import (
     decode,
     encode,
 )
+from tagtrail_protocol.codec import _keys_written
 from tagtrail_testbed.samples import obs_dict
 from tagtrail_testbed.strategies import messages
 
@@ -202,7 +203,7 @@ def _with_repeated_key(obj: dict[str, Any], separator: str) -> bytes:
     """``obj`` as JSON text, with one object somewhere given its first key a second time."""
     text = json.dumps({"v": "1.0", "kind": "obs", "payload": obj}, separators=(",", separator))
     key = json.dumps(next(iter(obj)))
-    return text.replace(f"{{{key}{separator}", f'{{{key}{separator}1,{key}{separator}', 1).encode()
+    return text.replace(f"{{{key}{separator}", f"{{{key}{separator}1,{key}{separator}", 1).encode()
 
 
 @settings(max_examples=200)
@@ -220,7 +221,9 @@ def test_a_repeated_key_is_refused_wherever_it_is(obj: dict[str, Any], separator
 def test_json_without_repeated_keys_is_not_mistaken_for_it(
     obj: dict[str, Any], separator: str
 ) -> None:
-    text = json.dumps({"v": "1.0", "kind": "telemetry", "payload": obj}, separators=(",", separator))
+    text = json.dumps(
+        {"v": "1.0", "kind": "telemetry", "payload": obj}, separators=(",", separator)
+    )
 
     with pytest.raises(UnknownKind):  # parsed whole, refused only for its kind
         Codec().decode(text.encode())
@@ -235,6 +238,4 @@ def test_json_without_repeated_keys_is_not_mistaken_for_it(
     ],
 )
 def test_keys_are_counted_from_the_text_when_it_is_cheap(text: str, keys: int | None) -> None:
-    from tagtrail_protocol.codec import _keys_written
-
     assert _keys_written(text.encode()) == keys
