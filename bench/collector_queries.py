@@ -176,9 +176,17 @@ def load_registry(world: World, url: str) -> dict[str, str]:
         ]  # fmt: skip
         conn.execute(insert(schema.shipments), shipments)
         conn.execute(
-            insert(schema.shipment_tags),
-            [{"epc": world.epc(t), "shipment_id": shipment_id(t // 2)} for t in range(world.tags)],
-        )
+            insert(schema.shipment_identifiers),
+            [
+                {
+                    "epc": world.epc(t),
+                    "key": f"epc:{world.epc(t)}",
+                    "shipment_id": shipment_id(t // 2),
+                    "attached_at": 0,
+                }
+                for t in range(world.tags)
+            ],
+        )  # attached before the first sighting: every sighting is the shipment's
         for start in range(0, world.tags, 20_000):
             locations: list[dict[str, Any]] = []
             visits: list[dict[str, Any]] = []

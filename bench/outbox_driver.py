@@ -60,7 +60,7 @@ class TagtrailStore:
 
     def drain_step(self, size: int) -> int:
         self.seq = self.outbox.form_batches(self.boot, self.seq, max_items=size)
-        due = self.outbox.due(now=time.time(), resend_after_s=60.0, limit=1)
+        due = self.outbox.pending(limit=1)
         if not due:
             return 0
         batch = self.outbox.batch(due[0][0])

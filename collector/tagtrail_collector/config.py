@@ -37,6 +37,7 @@ class MqttSection(_Section):
     key_file: Path | None = None
     keepalive_s: Annotated[int, Field(ge=5, le=3600)] = 30
     share_group: Identifier | None = None
+    session_expiry_s: Annotated[int, Field(ge=0, le=2**32 - 1)] = 86_400
     backoff_cap_s: Positive = 30.0
 
     @model_validator(mode="after")

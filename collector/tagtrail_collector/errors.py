@@ -11,6 +11,8 @@
     │   ├── NotFound             no such row, or not visible to the caller
     │   └── Conflict             a unique key is already taken
     ├── AuthError                a missing, wrong or revoked API key
+    ├── InvalidRequest           a request value that cannot be used (also a ValueError)
+    │   └── BadCursor            a pagination cursor this API did not hand out
     └── ProvisionError           a broker, PKI or deployment file cannot be read or written
 
 httpx and SQLAlchemy errors are translated into these where they are caught; the API turns them
@@ -61,6 +63,14 @@ class Conflict(RegistryError):
 
 class AuthError(CollectorError):
     """A missing, wrong or revoked API key."""
+
+
+class InvalidRequest(CollectorError, ValueError):
+    """A request value that passed the schema but cannot be used (answered as 400)."""
+
+
+class BadCursor(InvalidRequest):
+    """The cursor is not one this API handed out."""
 
 
 class ProvisionError(CollectorError):

@@ -24,6 +24,7 @@ from tagtrail_collector.ingest.subscriber import Received, Subscriber
 from tagtrail_collector.metrics import Metrics
 from tagtrail_collector.store.db import connect
 from tagtrail_collector.store.influx import Influx
+from tagtrail_collector.store.reads import ShipmentReads
 from tagtrail_collector.store.registry import Registry
 from tagtrail_collector.store.series import Series
 from tagtrail_collector.store.state import State
@@ -63,7 +64,9 @@ class Collector:
         self.series = Series(self.influx)
         self.state = State(self.engine, history=self.series.history)
         self.inbox: queue.Queue[Received] = queue.Queue(config.ingest.queue_max_messages)
-        self.subscriber = Subscriber(config.mqtt, inbox=self.inbox, metrics=self.metrics)
+        self.subscriber = Subscriber(
+            config.mqtt, inbox=self.inbox, metrics=self.metrics, instance=str(config.api.port)
+        )
         self.pipeline = Pipeline(
             settings=config.ingest,
             inbox=self.inbox,
@@ -81,6 +84,7 @@ class Collector:
             registry=self.registry,
             directory=self.directory,
             state=self.state,
+            reads=ShipmentReads(self.engine),
             influx=self.influx,
             series=self.series,
             metrics=self.metrics,
@@ -109,15 +113,23 @@ class Collector:
         self.pipeline.run(self._stop)
 
     def _ensure_database(self) -> None:
+        """CREATE DATABASE (a no-op when it exists), retried until InfluxDB answers."""
         attempt = 0
         while not self._stop.is_set():
             try:
                 self.influx.ensure_database(retention=self.config.influx.retention)
             except CollectorError as exc:
-                log.warning("influxdb: cannot create the database yet: %s", exc)
+                delay = min(30.0, 0.5 * 2**attempt)
+                log.warning(
+                    "influxdb: cannot check the database %r: %s; trying again in %.1f s",
+                    self.config.influx.database, exc, delay,
+                )  # fmt: skip
                 attempt += 1
-                self._stop.wait(min(30.0, 0.5 * 2**attempt))
+                self._stop.wait(delay)
             else:
+                if attempt:
+                    log.info("influxdb: reachable again; database %r ready",
+                             self.config.influx.database)  # fmt: skip
                 return
 
     def _broker_status(self) -> str | None:

@@ -185,11 +185,14 @@ class Agent:
                 gateway=self.config.gateway.id, boot_id=self.boot_id, time=now, state=state
             )
         stats = self.outbox.stats()
+        unacked_s = self.publisher.oldest_unacked_age_s(time.time())
         alerts = []
         if stats.recovered_from:
             alerts.append(f"outbox was corrupt; moved aside to {stats.recovered_from}")
         if self.intake.failing:
             alerts.append(f"outbox writes failing: {self.intake.failing}"[:500])
+        if unacked_s is not None and unacked_s >= max(60.0, 4 * self.config.mqtt.resend_after_s):
+            alerts.append(f"no ack for {unacked_s:.0f} s: is the collector running and subscribed?")
         health = Health(
             backlog_batches=stats.backlog_batches,
             backlog_items=stats.backlog_items,
@@ -200,6 +203,9 @@ class Agent:
             last_ack_at=_utc(stats.last_ack_at),
             last_ack_seq=stats.last_ack_seq,
             alerts=tuple(alerts),
+            inflight_batches=self.publisher.inflight,
+            oldest_unacked_age_s=unacked_s,
+            resends=self.publisher.resent,
         )  # fmt: skip
         synced = self.clock.synced()
         devices = [*self.readers, *([self.gps] if self.gps is not None else [])]

@@ -1,10 +1,10 @@
 """A gateway's health checks, in the order a technician fixes things, each with its remedy.
 
 config -> devices -> GPS fix -> clock -> disk -> broker reachable -> TLS trust -> credentials ->
-ack round trip. A check whose prerequisite failed is skipped, not failed again, so the first
-failure is the one to fix. Nothing here changes the gateway: the outbox is not opened, devices
-are only looked at (or listened to, for the GPS), and the round trip uses a ping (protocol 1.1)
-that stores nothing.
+ack round trip -> backlog draining. A check whose prerequisite failed is skipped, not failed
+again, so the first failure is the one to fix. Nothing here changes the gateway: the outbox is
+only read, devices are only looked at (or listened to, for the GPS), and the round trip uses a
+ping (protocol 1.1) that stores nothing.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import shutil
 import socket
 import ssl
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from tagtrail_edge.clock import kernel_synced
 from tagtrail_edge.config import EdgeConfig, MqttSection, load_config
-from tagtrail_edge.errors import ConfigError
+from tagtrail_edge.errors import ConfigError, OutboxError
 from tagtrail_edge.outbox import files_size
 from tagtrail_protocol import Ack, Codec, Kind, Ping, ProtocolError, Topic
 
@@ -65,12 +66,16 @@ def diagnose(path: Path, waits: Waits = Waits()) -> Iterator[Check]:
     yield clock()
     yield disk(config)
     yield from link(config, waits)
+    yield backlog(config)
 
 
 NAMES = (
     "config valid", "devices present and readable", "GPS fix", "clock synchronised",
     "disk space", "broker reachable", "TLS trust", "credentials accepted", "ack round trip",
+    "backlog draining",
 )  # fmt: skip
+STUCK_AFTER_S = 300.0
+"""A backlog whose oldest item waits longer than this, with no ack as recent, is not draining."""
 
 
 def devices(config: EdgeConfig) -> Check:
@@ -143,6 +148,34 @@ def disk(config: EdgeConfig) -> Check:
             "free disk space, or lower outbox.cap_mb (tagtrail-edge config set outbox.cap_mb N)",
         )  # fmt: skip
     return Check(NAMES[4], "pass", detail)
+
+
+def backlog(config: EdgeConfig) -> Check:
+    """Whether the outbox empties: read-only figures, safe beside a running agent."""
+    from tagtrail_edge.outbox_read import inspect  # noqa: PLC0415
+
+    try:
+        stats = inspect(config.outbox.settings())
+    except OutboxError as exc:
+        return Check(NAMES[9], "skip", str(exc))
+    if stats.backlog_items == 0:
+        return Check(NAMES[9], "pass", "the outbox is empty: everything was acknowledged")
+    now = time.time()
+    oldest = 0.0 if stats.oldest_created is None else now - stats.oldest_created
+    acked = None if stats.last_ack_at is None else now - stats.last_ack_at
+    detail = (
+        f"{stats.backlog_items} item(s) in {stats.backlog_batches} batch(es) waiting, the oldest "
+        f"for {oldest:.0f} s; last ack " + ("never" if acked is None else f"{acked:.0f} s ago")
+    )
+    if oldest < STUCK_AFTER_S or (acked is not None and acked < STUCK_AFTER_S):
+        return Check(NAMES[9], "pass", detail + ": draining")
+    return Check(
+        NAMES[9], "fail", detail,
+        "is the agent running (systemctl status tagtrail-edge)? It re-sends unacknowledged "
+        "batches by itself; its status alerts say 'no ack for N s' while the collector does not "
+        "answer: then read the collector's log for InfluxDB or registry errors "
+        "(docs/operations.md, Troubleshooting)",
+    )  # fmt: skip
 
 
 def link(config: EdgeConfig, waits: Waits) -> Iterator[Check]:

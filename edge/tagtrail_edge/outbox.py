@@ -29,12 +29,8 @@ _log = logging.getLogger(__name__)
 ITEM_OVERHEAD: Final = 64  # row header, rowid and index entries, per item, in bytes (measured)
 
 
-_DUE = (
-    "SELECT id, attempts FROM batches WHERE sent_at IS NULL"
-    " OR sent_at + ? * min(1 << max(attempts - 1, 0), 16) <= ?"
-)
-_DUE_OLDEST: Final = _DUE + " ORDER BY id LIMIT ?"
-_DUE_NEWEST: Final = _DUE + " ORDER BY id DESC LIMIT ?"
+_PENDING_OLDEST: Final = "SELECT id, attempts FROM batches ORDER BY id LIMIT ?"
+_PENDING_NEWEST: Final = "SELECT id, attempts FROM batches ORDER BY id DESC LIMIT ?"
 
 
 class Overflow(StrEnum):
@@ -246,14 +242,13 @@ class Outbox:
                     next_seq += 1
         return next_seq
 
-    def due(
-        self, *, now: float, resend_after_s: float, limit: int, newest: bool = False
-    ) -> list[tuple[int, int]]:
-        """(batch id, attempts) of batches never sent or unacked for too long (doubling, up to
-        16x), oldest first, or newest first with ``newest``."""
-        query = _DUE_NEWEST if newest else _DUE_OLDEST
+    def pending(self, *, limit: int, newest: bool = False) -> list[tuple[int, int]]:
+        """(batch id, attempts so far) of unacknowledged batches, oldest first (or newest first
+        with ``newest``). When to send which is the publisher's choice: it knows what is in
+        flight on its connection."""
+        query = _PENDING_NEWEST if newest else _PENDING_OLDEST
         with self._lock:
-            return self._conn.execute(query, (resend_after_s, now, limit)).fetchall()
+            return self._conn.execute(query, (limit,)).fetchall()
 
     def batch(self, batch_id: int) -> Batch | None:
         with self._lock:

@@ -3,8 +3,11 @@
 One thread owns the paho client and drives its network loop, so callbacks run here too. The link
 reconnects with exponential backoff and full jitter. A retained status (also the last will) tells
 the fleet how the gateway is. Each pass sends what is due, alternating the newest batch (live
-data) and the oldest (backlog) so that draining a long outage never starves live data; a batch
-unacknowledged after ``resend_after_s`` is sent again, with backoff.
+data) and the oldest (backlog) so that draining a long outage never starves live data. The
+window bounds how many batches are out unacknowledged; a batch still unacknowledged after
+``resend_after_s`` (doubling per attempt, up to 16x) is sent again whatever the window holds, so
+acks that never come (a collector killed while it held the window, a broker restarted without
+persistence) delay delivery but never stop it.
 """
 
 from __future__ import annotations
@@ -14,8 +17,9 @@ import ssl
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Final
 from uuid import UUID
 
 import paho.mqtt.client as mqtt
@@ -38,6 +42,8 @@ from tagtrail_protocol import (
 )
 
 _log = logging.getLogger(__name__)
+_STABLE_S: Final = 10.0
+"""A connection up this long (or one that brought an ack) worked: the reconnect backoff resets."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,15 +87,21 @@ class Publisher:
         self.connected = threading.Event()
         self.state_detail: str | None = "not connected yet"
         self.sent = 0
+        self.resent = 0
         self.acked = 0
         self.bad_acks = 0
+        self.last_ack_at: float | None = None
+        """Wall time of the last ack this process received (the outbox keeps the last ever)."""
         self._next_seq = 0
-        self._inflight: dict[int, float] = {}  # batch id -> when sent, on this connection
+        self._inflight: dict[int, _InFlight] = {}  # batch id -> its sending, on this connection
         self._sent_as: dict[tuple[str, int], int] = {}  # (boot id, seq) -> batch id
         self._client = self._make_client()
         self._last_status = 0.0
         self._newest_first = True
         self._leaving = False
+        self._down_since = time.monotonic()
+        self._worked = False
+        self._stall_warned_at = 0.0
 
     def _make_client(self) -> mqtt.Client:
         s = self.settings
@@ -122,17 +134,24 @@ class Publisher:
 
     def run(self, stop: threading.Event) -> None:
         attempt = 0
+        up_since = 0.0
         while not stop.is_set():
-            if not self._ensure_connected(stop):
-                stop.wait(self.settings.backoff.delay(attempt))
-                attempt += 1
-                continue
-            attempt = 0
+            if not self.connected.is_set():
+                if not self._ensure_connected(stop):
+                    down_s = time.monotonic() - self._down_since
+                    stop.wait(self.settings.backoff.delay(attempt, down_s=down_s))
+                    attempt += 1
+                    continue
+                up_since = time.monotonic()
+            if attempt and (self._worked or time.monotonic() - up_since >= _STABLE_S):
+                attempt = 0  # the connection worked: the next outage starts with a short wait
             rc = self._client.loop(timeout=0.05)
             if rc != mqtt.MQTT_ERR_SUCCESS:
-                self._lost(f"network loop: {mqtt.error_string(rc)}")
+                if self.connected.is_set():  # else on_disconnect has said so already
+                    self._lost(f"network loop: {mqtt.error_string(rc)}")
                 continue
-            self.pump(time.time())
+            if self.connected.is_set():
+                self.pump(time.time())
         self._goodbye()
 
     def _ensure_connected(self, stop: threading.Event) -> bool:
@@ -158,6 +177,8 @@ class Publisher:
         self.connected.clear()
         self._inflight.clear()
         self._sent_as.clear()
+        self._down_since = time.monotonic()
+        self._worked = False
         self.state_detail = why
         _log.warning("mqtt link lost: %s", why)
 
@@ -180,22 +201,52 @@ class Publisher:
     # -- what is sent --------------------------------------------------------------------
 
     def pump(self, now: float) -> None:
-        """Form batches, send what is due, and the periodic status."""
+        """Form batches, re-send what is overdue, send new batches into the window, and the
+        periodic status."""
         s = self.settings
         self._next_seq = self.outbox.form_batches(
             str(self.boot_id), self._next_seq, max_items=s.batch_max_items
         )
+        for batch_id in [b for b, f in self._inflight.items() if now >= f.due_at]:
+            self._send(batch_id, now)
         room = s.window - len(self._inflight)
         if room > 0:
-            oldest = self.outbox.due(now=now, resend_after_s=s.resend_after_s, limit=room)
-            newest = self.outbox.due(
-                now=now, resend_after_s=s.resend_after_s, limit=room, newest=True
-            )
-            for batch_id in self._alternate([b for b, _ in oldest], [b for b, _ in newest])[:room]:
-                if now - self._inflight.get(batch_id, -1e18) >= s.resend_after_s:
-                    self._send(batch_id, now)
+            # Batches not in flight on this connection were never sent, or sent on an earlier
+            # one (or by an earlier run) whose ack can no longer come: they go out now.
+            limit = room + len(self._inflight)  # the in-flight ones are skipped below
+            oldest = self.outbox.pending(limit=limit)
+            newest = self.outbox.pending(limit=limit, newest=True)
+            lanes = self._alternate([b for b, _ in oldest], [b for b, _ in newest])
+            for batch_id in [b for b in lanes if b not in self._inflight][:room]:
+                self._send(batch_id, now)
+        self._warn_if_stalled(now)
         if now - self._last_status >= s.status_interval_s:
             self.publish_status()
+
+    @property
+    def inflight(self) -> int:
+        """Batches sent on this connection and not acknowledged yet."""
+        return len(self._inflight)
+
+    def oldest_unacked_age_s(self, now: float) -> float | None:
+        """Seconds since the oldest batch now in flight was first sent on this connection."""
+        if not self._inflight:
+            return None
+        return max(0.0, now - min(f.first_sent for f in list(self._inflight.values())))
+
+    def _warn_if_stalled(self, now: float) -> None:
+        """One log line per period while batches are out and nothing has been acknowledged."""
+        period = max(60.0, 4 * self.settings.resend_after_s)
+        age = self.oldest_unacked_age_s(now)
+        if age is None or age < period or now - self._stall_warned_at < period:
+            return
+        self._stall_warned_at = now
+        last = "never" if self.last_ack_at is None else f"{now - self.last_ack_at:.0f} s ago"
+        _log.warning(
+            "no ack for %.0f s: %d batch(es) in flight, %d re-sent so far, last ack %s;"
+            " is the collector running and subscribed?",
+            age, len(self._inflight), self.resent, last,
+        )  # fmt: skip
 
     def _alternate(self, oldest: list[int], newest: list[int]) -> list[int]:
         """Newest, oldest, newest...: live data goes out even behind a long backlog."""
@@ -226,9 +277,19 @@ class Publisher:
             self._lost(f"publish failed: {mqtt.error_string(info.rc)}")
             return
         self.outbox.mark_sent(batch_id, now=now)
-        self._inflight[batch_id] = now
+        previous = self._inflight.get(batch_id)
+        tries = previous.tries + 1 if previous else 1
+        backoff = min(2 ** (tries - 1), 16)  # on this connection: 1x, 2x, 4x ... 16x
+        self._inflight[batch_id] = _InFlight(
+            first_sent=previous.first_sent if previous else now,
+            last_sent=now,
+            due_at=now + self.settings.resend_after_s * backoff,
+            tries=tries,
+        )
         self._sent_as[(batch.boot_id, batch.seq)] = batch_id
         self.sent += 1
+        if batch.attempts:
+            self.resent += 1
 
     def publish_status(self) -> None:
         self._last_status = time.time()
@@ -280,11 +341,33 @@ class Publisher:
         for rejection in ack.rejected:
             self._forget(str(ack.boot_id), rejection.seq)
         self.acked += len(ack.stored)
+        if ack.stored or ack.rejected:
+            self.last_ack_at = time.time()
+            self._worked = True
+            self._hurry(self.last_ack_at)
+
+    def _hurry(self, now: float) -> None:
+        """The collector answers: what has waited ``resend_after_s`` since it was last sent is
+        due now, not after its backoff (its ack was lost while the collector was away)."""
+        for batch_id, flight in self._inflight.items():
+            if flight.due_at > now and now - flight.last_sent >= self.settings.resend_after_s:
+                self._inflight[batch_id] = replace(flight, due_at=now)
 
     def _forget(self, boot_id: str, seq: int) -> None:
         batch_id = self._sent_as.pop((boot_id, seq), None)
         if batch_id is not None:
             self._inflight.pop(batch_id, None)
+
+
+@dataclass(frozen=True, slots=True)
+class _InFlight:
+    """A batch sent on this connection and not acknowledged yet."""
+
+    first_sent: float
+    last_sent: float
+    due_at: float
+    """When it is re-sent if no ack came (``resend_after_s``, doubling per try, at most 16x)."""
+    tries: int
 
 
 def _batch_json(kind: str, gateway: str, boot_id: str, seq: int, bodies: tuple[str, ...]) -> bytes:

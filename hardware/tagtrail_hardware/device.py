@@ -48,8 +48,17 @@ class Backoff:
     base_s: float = 0.2
     cap_s: float = 10.0
 
-    def delay(self, attempt: int) -> float:
-        return random.uniform(0.0, min(self.cap_s, self.base_s * 2 ** min(attempt, 30)))  # noqa: S311
+    def delay(self, attempt: int, *, down_s: float | None = None) -> float:
+        """The wait before attempt ``attempt + 1``.
+
+        ``down_s``, how long the link has been down, bounds the wait too (but never below the
+        base): a short outage is never followed by a long wait, so a link is back at most about
+        twice the outage after it ends, however unlucky the jitter was before.
+        """
+        high = min(self.cap_s, self.base_s * 2 ** min(attempt, 30))
+        if down_s is not None:
+            high = min(high, max(self.base_s, down_s))
+        return random.uniform(0.0, high)  # noqa: S311
 
 
 class _KeepInputSerial(serial.Serial):

@@ -223,6 +223,12 @@ class Health(WireModel):
     last_ack_at: UtcDatetime | None = None
     last_ack_seq: Seq | None = None
     alerts: Annotated[tuple[ShortText, ...], Field(max_length=16)] = ()
+    inflight_batches: Count | None = None
+    """Since 1.2: batches sent on the current connection and not acknowledged yet."""
+    oldest_unacked_age_s: Annotated[float, Field(ge=0.0)] | None = None
+    """Since 1.2: how long the oldest of those has waited for its ack."""
+    resends: Count | None = None
+    """Since 1.2: batches sent again for want of an ack, since the agent started."""
 
 
 class Status(WireModel):

@@ -229,6 +229,7 @@ def test_nothing_lost_nothing_doubled_through_kills_and_outages(
             "acme",
             reference=f"R-{k}",
             epcs=[epc(n) for n in range(k * SHIPMENT_TAGS, (k + 1) * SHIPMENT_TAGS)],
+            attached_at=0,  # the observations are stamped in the past (T0)
         ).id: k
         for k in range(EPCS // SHIPMENT_TAGS)
     }

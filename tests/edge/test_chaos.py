@@ -19,7 +19,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -27,11 +26,11 @@ from pathlib import Path
 
 import pytest
 
-from tagtrail_hardware.ascii import AsciiReaderSimulator, LineFormat
+from tagtrail_hardware.ascii import LineFormat
 from tagtrail_hardware.virtual import VirtualSerialPort
 from tagtrail_testbed.acker import AckingSubscriber
 from tagtrail_testbed.mosquitto import Broker
-from tagtrail_testbed.tagfield import Visit, plan, reads
+from tagtrail_testbed.tagfield import ReadStream, Visit, plan, reads
 
 TOTAL_READS = 100_000
 KILLS = 20
@@ -75,28 +74,6 @@ format = "json"
     return path
 
 
-class Stream(threading.Thread):
-    """Writes the reads when their time comes (blocking, as a reader's buffer does)."""
-
-    def __init__(self, port: VirtualSerialPort, visits: list[Visit], start: float) -> None:
-        super().__init__(daemon=True)
-        self.sim = AsciiReaderSimulator(port, FORMAT)
-        self.reads = reads(visits)
-        self.sent = 0
-        self.start_at = start
-
-    def run(self) -> None:
-        while self.sent < len(self.reads):
-            now = time.time()
-            end = self.sent
-            while end < len(self.reads) and self.reads[end].time <= now:
-                end += 1
-            if end > self.sent:
-                self.sim.send(self.reads[self.sent : end])
-                self.sent = end
-            time.sleep(0.005)
-
-
 def start_agent(cfg: Path, log: Path) -> subprocess.Popen[bytes]:
     with log.open("ab") as out:
         return subprocess.Popen([str(AGENT), "run", "--config", str(cfg)], stderr=out, stdout=out)
@@ -114,7 +91,7 @@ def test_no_loss_no_duplicates_under_kills_and_broker_restarts(
         cfg = config(tmp_path, broker.port, port.device_path)
         log = tmp_path / "agent.log"
         agent = start_agent(cfg, log)
-        stream = Stream(port, visits, t0)
+        stream = ReadStream(port, reads(visits), FORMAT)
         stream.start()
         duration = max(v.last for v in visits) - t0
         kill_at = sorted(rng.uniform(0.5, duration) for _ in range(KILLS))

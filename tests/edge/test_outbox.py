@@ -27,8 +27,8 @@ def test_items_leave_only_when_their_batch_is_acked(tmp_path: Path) -> None:
     outbox.commit([("obs", body(i)) for i in range(25)] + [("pos", body(99))])
     next_seq = outbox.form_batches(BOOT, 0, max_items=10)
     assert next_seq == 4  # 10 + 10 + 5 obs, 1 pos: one sequence space for both kinds
-    due = outbox.due(now=0.0, resend_after_s=5.0, limit=100)
-    batches = [outbox.batch(b) for b, _ in due]
+    pending = outbox.pending(limit=100)
+    batches = [outbox.batch(b) for b, _ in pending]
     assert [(b.seq, b.kind, len(b.bodies)) for b in batches if b] == [
         (0, "obs", 10),
         (1, "obs", 10),
@@ -43,17 +43,17 @@ def test_items_leave_only_when_their_batch_is_acked(tmp_path: Path) -> None:
     assert outbox.stats().drops == {"rejected-invalid-message--bad-lat": 1}
 
 
-def test_unacked_batches_become_due_again_with_backoff(tmp_path: Path) -> None:
+def test_pending_batches_come_oldest_or_newest_first_with_their_attempts(tmp_path: Path) -> None:
     outbox = open_outbox(tmp_path)
-    outbox.commit([("obs", body(1))])
-    outbox.form_batches(BOOT, 0, max_items=10)
-    ((batch_id, _),) = outbox.due(now=100.0, resend_after_s=5.0, limit=10)
-    outbox.mark_sent(batch_id, now=100.0)
-    assert outbox.due(now=104.0, resend_after_s=5.0, limit=10) == []
-    assert outbox.due(now=105.0, resend_after_s=5.0, limit=10) == [(batch_id, 1)]
-    outbox.mark_sent(batch_id, now=105.0)
-    assert outbox.due(now=114.0, resend_after_s=5.0, limit=10) == []  # second wait doubles
-    assert outbox.due(now=115.0, resend_after_s=5.0, limit=10) == [(batch_id, 2)]
+    outbox.commit([("obs", body(i)) for i in range(3)])
+    outbox.form_batches(BOOT, 0, max_items=1)
+    (first, _), (second, _), (third, _) = outbox.pending(limit=10)
+    outbox.mark_sent(second, now=100.0)
+    outbox.mark_sent(second, now=105.0)
+    assert outbox.pending(limit=2) == [(first, 0), (second, 2)]
+    assert outbox.pending(limit=2, newest=True) == [(third, 0), (second, 2)]
+    outbox.acknowledge(BOOT, [1])
+    assert outbox.pending(limit=10) == [(first, 0), (third, 0)]
 
 
 def test_batches_survive_a_reopen_with_their_identity(tmp_path: Path) -> None:
@@ -62,7 +62,7 @@ def test_batches_survive_a_reopen_with_their_identity(tmp_path: Path) -> None:
     outbox.form_batches(BOOT, 7, max_items=10)
     outbox.close()
     again = open_outbox(tmp_path)
-    ((batch_id, _),) = again.due(now=0.0, resend_after_s=1.0, limit=10)
+    ((batch_id, _),) = again.pending(limit=10)
     batch = again.batch(batch_id)
     assert batch is not None
     assert (batch.boot_id, batch.seq, len(batch.bodies)) == (BOOT, 7, 3)
@@ -102,8 +102,8 @@ def test_retention_deletes_old_items_and_counts_them(tmp_path: Path) -> None:
     assert outbox.expire(now=1_004_000.0) == 10
     stats = outbox.stats()
     assert (stats.backlog_items, stats.drops) == (4, {"expired": 10})
-    due = outbox.due(now=0, resend_after_s=1, limit=99)
-    sizes = [len(b.bodies) for b in (outbox.batch(i) for i, _ in due) if b]
+    pending = outbox.pending(limit=99)
+    sizes = [len(b.bodies) for b in (outbox.batch(i) for i, _ in pending) if b]
     assert sizes == [2, 2]  # survivors stay in their batch; no empty batch is left behind
 
 

@@ -41,3 +41,58 @@ def test_batch_json_from_stored_bodies_decodes(tmp_path: Path) -> None:
     batch = Codec().decode(_batch_json("obs", "gate-1", boot, 7, (body, body)))
     assert isinstance(batch, ObservationBatch)
     assert (str(batch.boot_id), batch.seq, len(batch.items)) == (boot, 7, 2)
+
+
+class _Sent:
+    """What paho's publish returns, for a publisher that is not connected to anything."""
+
+    rc = 0
+
+    def is_published(self) -> bool:
+        return True
+
+
+def sending(tmp_path: Path, *, window: int, resend_after_s: float) -> Publisher:
+    p = publisher(tmp_path)
+    p.settings = LinkSettings(window=window, resend_after_s=resend_after_s, batch_max_items=1)
+
+    def publish(topic: str, payload: bytes, qos: int = 0, retain: bool = False) -> _Sent:
+        return _Sent()
+
+    p._client.publish = publish  # type: ignore[method-assign,assignment]
+    p.outbox.commit([("obs", _body(n)) for n in range(20)])
+    return p
+
+
+def _body(n: int) -> str:
+    item = {**obs_dict()["items"][0], "mono_ns": n}
+    return ObservationItem.model_validate(item).model_dump_json(exclude_none=True)
+
+
+def test_a_full_window_whose_acks_never_come_is_sent_again(tmp_path: Path) -> None:
+    p = sending(tmp_path, window=4, resend_after_s=10.0)
+    p.pump(1000.0)
+    assert (p.sent, p.inflight, p.resent) == (4, 4, 0)  # the window is full
+    p.pump(1005.0)
+    assert p.sent == 4  # nothing new while the window is full, nothing due yet
+    p.pump(1010.0)
+    assert (p.sent, p.resent, p.inflight) == (8, 4, 4)  # the same four again, window or not
+    assert p.oldest_unacked_age_s(1010.0) == 10.0
+    p.pump(1025.0)
+    assert p.resent == 4  # the second wait doubles: 20 s
+    p.pump(1030.0)
+    assert p.resent == 8
+
+
+def test_an_ack_after_silence_hurries_what_waited(tmp_path: Path) -> None:
+    p = sending(tmp_path, window=4, resend_after_s=10.0)
+    p.pump(1000.0)
+    p.pump(1010.0)  # re-sent; next due at 1030
+    first = p.outbox.batch(min(p._inflight))
+    assert first is not None
+    p.outbox.acknowledge(first.boot_id, [first.seq])
+    p._forget(first.boot_id, first.seq)
+    p._hurry(1021.0)  # the collector answers again: 11 s since the last send
+    p.pump(1021.0)
+    assert p.resent == 4 + 3  # the other three went again at once, plus one new batch
+    assert p.inflight == 4

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,15 @@ def collector_sections(
 ) -> dict[str, Any]:
     """A collector configuration for the test bed: quick retries, the given services."""
     sections: dict[str, Any] = {
-        "mqtt": {"host": "127.0.0.1", "port": broker.port, "keepalive_s": 10},
+        # A client id of its own (kept across restarts of this collector), and a session the
+        # broker forgets soon after the test.
+        "mqtt": {
+            "host": "127.0.0.1",
+            "port": broker.port,
+            "keepalive_s": 10,
+            "client_id": f"tagtrail-collector-test-{secrets.token_hex(4)}",
+            "session_expiry_s": 300,
+        },
         "influx": {"url": influx.url, "database": db, "timeout_s": 5.0},
         "registry": {"url": f"sqlite:///{registry}"},
         "ingest": {"batch_max_delay_s": 0.05, "retry_base_s": 0.2, "retry_cap_s": 2.0},

@@ -8,9 +8,13 @@ unambiguous: one arrive and one depart per visit.
 from __future__ import annotations
 
 import random
+import threading
+import time
 from dataclasses import dataclass
 
+from tagtrail_hardware.ascii import AsciiReaderSimulator, LineFormat
 from tagtrail_hardware.reads import TagRead
+from tagtrail_hardware.virtual import VirtualSerialPort
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,3 +74,26 @@ def reads(visits: list[Visit], *, reader: str = "") -> list[TagRead]:
     ]
     out.sort(key=lambda r: r.time)
     return out
+
+
+class ReadStream(threading.Thread):
+    """Writes reads to a reader simulator when their time comes (wall clock), blocking while the
+    pty's buffer is full, as a reader's own buffer does when nobody reads it."""
+
+    def __init__(self, port: VirtualSerialPort, reads: list[TagRead], fmt: LineFormat) -> None:
+        super().__init__(daemon=True, name="read-stream")
+        self.sim = AsciiReaderSimulator(port, fmt)
+        self.reads = reads
+        self.sent = 0
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while self.sent < len(self.reads) and not self.stop.is_set():
+            now = time.time()
+            end = self.sent
+            while end < len(self.reads) and self.reads[end].time <= now:
+                end += 1
+            if end > self.sent:
+                self.sim.send(self.reads[self.sent : end])
+                self.sent = end
+            time.sleep(0.005)

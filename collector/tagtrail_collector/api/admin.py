@@ -9,7 +9,6 @@ from fastapi import APIRouter, Path, status
 
 from tagtrail_collector.api.deps import Admin, ServicesDep
 from tagtrail_collector.api.pagination import (
-    BadCursor,
     Cursor,
     Limit,
     decode_cursor,
@@ -32,6 +31,7 @@ from tagtrail_collector.api.schemas import (
     SiteOut,
 )
 from tagtrail_collector.api.views import dead_letter_out, dt
+from tagtrail_collector.errors import BadCursor
 from tagtrail_collector.store import keys as api_keys
 from tagtrail_collector.store.records import Carrier, Gateway, KeyInfo, Role, Site
 

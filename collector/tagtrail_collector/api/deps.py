@@ -17,6 +17,7 @@ from tagtrail_collector.api.problems import Forbidden
 from tagtrail_collector.config import ApiSection
 from tagtrail_collector.metrics import Metrics
 from tagtrail_collector.store.influx import Influx
+from tagtrail_collector.store.reads import ShipmentReads
 from tagtrail_collector.store.records import Principal, Role
 from tagtrail_collector.store.registry import Registry
 from tagtrail_collector.store.series import Series
@@ -31,6 +32,8 @@ class Services:
     directory: Directory
     """Sites and gateways for carriers' answers (cached, see directory.py)."""
     state: State
+    reads: ShipmentReads
+    """Shipments' locations, visits and site inventories, within their attachments."""
     influx: Influx
     series: Series
     metrics: Metrics

@@ -53,5 +53,12 @@ class Directory:
     def site(self, site_id: str) -> Site | None:
         return self._sites.get(site_id)
 
+    def require_site(self, site_id: str) -> Site:
+        """The site; NotFound (404) for one that is not registered."""
+        site = self._sites.get(site_id)
+        if site is None:
+            raise NotFound(f"no site {site_id!r}")
+        return site
+
     def gateway(self, gateway_id: str) -> Gateway | None:
         return self._gateways.get(gateway_id)

@@ -11,15 +11,11 @@ from typing import Annotated, Any, Protocol, TypeVar
 from fastapi import Query
 
 from tagtrail_collector.api.schemas import Page
-from tagtrail_collector.errors import CollectorError
+from tagtrail_collector.errors import BadCursor
 
 T = TypeVar("T")
 Cursor = Annotated[str | None, Query(description="next_cursor of the previous page")]
 Limit = Annotated[int | None, Query(ge=1, le=1000, description="page size")]
-
-
-class BadCursor(CollectorError, ValueError):
-    """The cursor is not one this API handed out."""
 
 
 def encode_cursor(key: Any) -> str:  # noqa: ANN401 (any JSON value)

@@ -2,19 +2,44 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 from typing import Annotated, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from tagtrail_collector.store.identity import gs1_check_digit, sscc_is_valid
 from tagtrail_collector.store.records import ShipmentStatus, SiteKind
 from tagtrail_protocol.ids import Identifier
 
 T = TypeVar("T")
+
+
+def _checked_sscc(value: str) -> str:
+    if not sscc_is_valid(value):
+        raise ValueError(f"{value} is not an SSCC: its check digit should be "
+                         f"{gs1_check_digit(value[:17])}")  # fmt: skip
+    return value
+
+
+def _printable(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    if any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
 EpcHex = Annotated[
     str, Field(pattern=r"^(?:[0-9A-Fa-f]{4}){1,31}$", examples=["3034257BF7194E4000001A85"])
 ]
-Sscc = Annotated[str, Field(pattern=r"^\d{18}$", examples=["106141412345678908"])]
+Sscc = Annotated[
+    str,
+    Field(pattern=r"^\d{18}$", examples=["106141412345678908"]),
+    AfterValidator(_checked_sscc),
+]
+Text = Annotated[str, AfterValidator(_printable)]
+"""Free text: not blank, and no control characters (they garble logs, CSVs and pages)."""
 
 
 class _Body(BaseModel):
@@ -35,22 +60,45 @@ class SiteRef(BaseModel):
 
 
 class ShipmentIn(_Body):
-    reference: Annotated[str, Field(min_length=1, max_length=200, examples=["BL-2026-0042"])]
+    """A shipment and what identifies it: EPCs of its tags and/or the SSCC it travels under."""
+
+    reference: Annotated[Text, Field(max_length=200, examples=["BL-2026-0042"])]
     epcs: Annotated[list[EpcHex], Field(max_length=10_000)] = []
     sscc: Sscc | None = None
     origin_site: Identifier | None = None
     destination_site: Identifier | None = None
 
+    @model_validator(mode="after")
+    def _identified(self) -> ShipmentIn:
+        if not self.epcs and self.sscc is None:
+            raise ValueError("a shipment needs at least one EPC or an SSCC")
+        return self
 
-class ShipmentOut(BaseModel):
-    id: Annotated[str, Field(examples=["shp_5f0c9e6a1b2c3d4e5f607182"])]
+
+class _ShipmentBase(BaseModel):
+    id: Annotated[
+        str,
+        Field(
+            examples=["shp_0643a1f2b3c4a1b2c3d4e5f60718"],
+            description="sorts by creation time; not guessable",
+        ),
+    ]
     reference: str
     status: ShipmentStatus
     origin_site: str | None
     destination_site: str | None
     sscc: str | None
-    epcs: list[str]
     created_at: datetime
+
+
+class ShipmentSummaryOut(_ShipmentBase):
+    """A shipment in a list: its EPCs are counted (the shipment itself lists them)."""
+
+    epc_count: int
+
+
+class ShipmentOut(_ShipmentBase):
+    epcs: list[str]
 
 
 class StatusIn(_Body):
@@ -110,7 +158,7 @@ class InventoryItemOut(BaseModel):
 
 class CarrierIn(_Body):
     id: Identifier
-    name: Annotated[str, Field(min_length=1, max_length=200, examples=["Rhine Freight BV"])]
+    name: Annotated[Text, Field(max_length=200, examples=["Rhine Freight BV"])]
 
 
 class CarrierOut(BaseModel):
@@ -135,11 +183,19 @@ class KeyOut(BaseModel):
 
 class SiteIn(_Body):
     id: Identifier
-    name: Annotated[str, Field(min_length=1, max_length=200, examples=["Port of Rotterdam gate 3"])]
+    name: Annotated[Text, Field(max_length=200, examples=["Port of Rotterdam gate 3"])]
     kind: SiteKind
     lat: Annotated[float, Field(ge=-90, le=90)] | None = None
     lon: Annotated[float, Field(ge=-180, le=180)] | None = None
     radius_m: Annotated[float, Field(gt=0, le=100_000)] | None = None
+
+    @model_validator(mode="after")
+    def _both_coordinates(self) -> SiteIn:
+        if (self.lat is None) != (self.lon is None):
+            raise ValueError("lat and lon go together: give both or neither")
+        if self.radius_m is not None and self.lat is None:
+            raise ValueError("radius_m needs the site's coordinates (lat and lon)")
+        return self
 
 
 class SiteOut(SiteIn):

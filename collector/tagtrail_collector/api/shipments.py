@@ -1,24 +1,22 @@
 """Carriers' endpoints: their shipments, where they are, where they have been, site inventory.
 
 A carrier sees only its own shipments; another carrier's shipment answers 404, as if it did not
-exist.
+exist. A shipment sees its tags' sightings only while they were attached to it.
 """
 
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime
 from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Query, status
 
 from tagtrail_collector.api.deps import CarrierId, ServicesDep
 from tagtrail_collector.api.pagination import (
-    BadCursor,
     Cursor,
     Limit,
     decode_cursor,
-    keyset_page,
     page,
     string_cursor,
 )
@@ -29,6 +27,7 @@ from tagtrail_collector.api.schemas import (
     Page,
     ShipmentIn,
     ShipmentOut,
+    ShipmentSummaryOut,
     StatusIn,
     TrackingEventOut,
     TrackPointOut,
@@ -37,15 +36,18 @@ from tagtrail_collector.api.views import (
     dt,
     location_out,
     shipment_out,
+    shipment_summary_out,
     tracking_events,
 )
-from tagtrail_collector.errors import NotFound
+from tagtrail_collector.errors import BadCursor, InvalidRequest, NotFound
 from tagtrail_collector.store.points import ns
 from tagtrail_collector.store.records import Shipment
 from tagtrail_collector.store.series import TrackPoint
 
 router = APIRouter(prefix="/v1", tags=["carriers"], responses=responses(400, 401, 403, 422, 503))
 MAX_TRACK_DAYS = 93
+EARLIEST = datetime(1677, 9, 22, tzinfo=UTC)  # InfluxDB's time range, in whole days
+LATEST = datetime(2262, 4, 10, tzinfo=UTC)
 T = TypeVar("T")
 
 
@@ -53,7 +55,9 @@ T = TypeVar("T")
 def register_shipment(body: ShipmentIn, svc: ServicesDep, carrier: CarrierId) -> ShipmentOut:
     """Register a shipment with the EPCs of its tags (and/or the SSCC it travels under).
 
-    A tag whose EPC decodes to this SSCC links to the shipment without being listed.
+    A tag whose EPC encodes this SSCC links to the shipment without being listed. An SSCC and
+    every EPC that encodes it are one identifier, attached to one open shipment at a time; the
+    shipment sees its tags' sightings from now on, never from before.
     """
     shipment = svc.registry.create_shipment(
         carrier,
@@ -69,30 +73,35 @@ def register_shipment(body: ShipmentIn, svc: ServicesDep, carrier: CarrierId) ->
 @router.get("/shipments")
 def list_shipments(
     svc: ServicesDep, carrier: CarrierId, cursor: Cursor = None, limit: Limit = None
-) -> Page[ShipmentOut]:
-    """The carrier's shipments, oldest id first."""
+) -> Page[ShipmentSummaryOut]:
+    """The carrier's shipments, oldest first (ids sort by creation), with how many EPCs each
+    has (``GET /v1/shipments/{id}`` lists them)."""
     size = limit or svc.settings.page_size
     found = svc.registry.shipments(carrier, after=string_cursor(cursor), limit=size + 1)
-    return keyset_page(found, size, shipment_out)
+    shown = found[:size]
+    items = [shipment_summary_out(shipment, count) for shipment, count in shown]
+    return page(items, shown[-1][0].id if shown else None, more=len(found) > size)
 
 
 @router.get("/shipments/{shipment_id}", responses=responses(404))
-async def get_shipment(shipment_id: str, svc: ServicesDep, carrier: CarrierId) -> ShipmentOut:
+def get_shipment(shipment_id: str, svc: ServicesDep, carrier: CarrierId) -> ShipmentOut:
     return shipment_out(svc.registry.shipment(shipment_id, carrier_id=carrier))
 
 
-@router.put("/shipments/{shipment_id}/status", responses=responses(404))
+@router.put("/shipments/{shipment_id}/status", responses=responses(404, 409))
 def set_status(
     shipment_id: str, body: StatusIn, svc: ServicesDep, carrier: CarrierId
 ) -> ShipmentOut:
-    """Mark a shipment delivered, cancelled, ..."""
+    """Mark a shipment in transit, delivered or cancelled. Delivered and cancelled close it:
+    its identifiers are released (a returnable asset's tag can then go with a new shipment)
+    and it shows nothing its tags did afterwards. A closed shipment is not reopened."""
     return shipment_out(
         svc.registry.set_shipment_status(shipment_id, body.status, carrier_id=carrier)
     )
 
 
 @router.get("/shipments/{shipment_id}/location", responses=responses(404))
-async def get_location(shipment_id: str, svc: ServicesDep, carrier: CarrierId) -> LocationOut:
+def get_location(shipment_id: str, svc: ServicesDep, carrier: CarrierId) -> LocationOut:
     """Where the shipment is now: its latest sighting by event time (late data never moves it
     backwards); aboard a mobile gateway, where that gateway is now."""
     shipment = svc.registry.shipment(shipment_id, carrier_id=carrier)
@@ -110,7 +119,7 @@ def get_events(
 ) -> Page[TrackingEventOut]:
     """Site visits as tracking events (arrived/departed), with the EPCIS 2.0 bizStep of each."""
     shipment = svc.registry.shipment(shipment_id, carrier_id=carrier)
-    events = tracking_events(svc, svc.state.visits(shipment))
+    events = tracking_events(svc, svc.reads.visits(shipment.id))
     start = decode_cursor(cursor) or 0
     if not isinstance(start, int) or start < 0:
         raise BadCursor("the cursor is not valid for this list")
@@ -133,15 +142,7 @@ def get_track(
     """Sightings of the shipment's tags, and its mobile gateways' fixes while aboard, in a time
     range (at most 93 days), oldest first."""
     shipment = svc.registry.shipment(shipment_id, carrier_id=carrier)
-    end_ns = ns(end) if end and end.tzinfo else time.time_ns()
-    start_ns = ns(start) if start and start.tzinfo else end_ns - 30 * 86_400 * 10**9
-    if (start and not start.tzinfo) or (end and not end.tzinfo):
-        raise BadCursor("start and end need a time zone, e.g. 2026-11-22T08:00:00Z")
-    if (
-        not start_ns < end_ns
-        or end_ns - start_ns > timedelta(days=MAX_TRACK_DAYS).total_seconds() * 1e9
-    ):
-        raise BadCursor(f"the range must have start < end and span at most {MAX_TRACK_DAYS} days")
+    start_ns, end_ns = _track_range(start, end)
     start_ns, skip = _track_cursor(cursor, start_ns)
     size = limit or svc.settings.page_size
     fetched = _track(
@@ -160,13 +161,33 @@ def get_track(
     return page([_track_out(p) for p in shown], key, more=len(fetched) > skip + size)
 
 
+def _track_range(start: datetime | None, end: datetime | None) -> tuple[int, int]:
+    """[start, end) in ns, checked: zoned, in order, at most 93 days, where InfluxDB has time."""
+    for name, value in (("start", start), ("end", end)):
+        if value is None:
+            continue
+        if value.tzinfo is None:
+            raise InvalidRequest(f"{name} needs a time zone, e.g. 2026-11-22T08:00:00Z")
+        if not EARLIEST <= value <= LATEST:
+            raise InvalidRequest(
+                f"{name} must lie between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}"
+            )
+    end_ns = ns(end) if end else time.time_ns()
+    start_ns = ns(start) if start else end_ns - 30 * 86_400 * 10**9
+    if not start_ns < end_ns or end_ns - start_ns > MAX_TRACK_DAYS * 86_400 * 10**9:
+        raise InvalidRequest(
+            f"the range must have start < end and span at most {MAX_TRACK_DAYS} days"
+        )
+    return start_ns, end_ns
+
+
 def _track_cursor(cursor: str | None, start_ns: int) -> tuple[int, int]:
     """A track cursor is [time_ns, n]: resume at time_ns, skipping the n points already sent."""
     after = decode_cursor(cursor)
     if after is None:
         return start_ns, 0
     valid = isinstance(after, list) and len(after) == 2
-    if not valid or not all(isinstance(x, int) and x >= 0 for x in after):
+    if not valid or not all(isinstance(x, int) and 0 <= x < 2**63 for x in after):
         raise BadCursor("the cursor is not valid for this list")
     if after[0] < start_ns:
         return start_ns, 0
@@ -176,9 +197,18 @@ def _track_cursor(cursor: str | None, start_ns: int) -> tuple[int, int]:
 def _track(
     svc: ServicesDep, shipment: Shipment, *, start_ns: int, end_ns: int, limit: int
 ) -> list[TrackPoint]:
-    visits = svc.state.visits(shipment)
-    epcs = sorted({v.epc for v in visits} | set(shipment.epcs))
-    points = svc.series.sightings(epcs, start_ns, end_ns, limit)
+    """Sightings within the visits (which are cut to the attachments), and the fixes of the
+    mobile gateways the shipment was aboard meanwhile."""
+    visits = [v for v in svc.reads.visits(shipment.id) if v.arrived < end_ns]
+    visits = [v for v in visits if v.last_seen >= start_ns]
+    spans: dict[str, list[tuple[int, int]]] = {}
+    for visit in visits:
+        spans.setdefault(visit.epc, []).append((visit.arrived, visit.last_seen))
+    points = [
+        p
+        for p in svc.series.sightings(spans, start_ns, end_ns, limit)
+        if any(low <= p.time_ns <= high for low, high in spans[p.epc or ""])
+    ]
     mobile = {gateway for gateway in {v.gateway for v in visits} if _is_mobile(svc, gateway)}
     for visit in visits:
         if visit.gateway in mobile:
@@ -210,7 +240,7 @@ def _track_out(p: TrackPoint) -> TrackPointOut:
     )
 
 
-@router.get("/sites/{site_id}/inventory")
+@router.get("/sites/{site_id}/inventory", responses=responses(404))
 def get_inventory(
     site_id: str,
     *,
@@ -219,9 +249,10 @@ def get_inventory(
     cursor: Cursor = None,
     limit: Limit = None,
 ) -> Page[InventoryItemOut]:
-    """The carrier's shipments whose current location is this site."""
+    """The carrier's open shipments whose current location is this site."""
+    svc.directory.require_site(site_id)
     size = limit or svc.settings.page_size
-    ids = svc.state.shipments_at(site_id, carrier, after=string_cursor(cursor), limit=size + 1)
+    ids = svc.reads.shipments_at(site_id, carrier, after=string_cursor(cursor), limit=size + 1)
 
     def item(shipment_id: str) -> InventoryItemOut:
         shipment = svc.registry.shipment(shipment_id, carrier_id=carrier)

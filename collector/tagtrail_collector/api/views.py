@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 from tagtrail_collector.api.deps import Services
 from tagtrail_collector.api.schemas import (
@@ -12,6 +13,7 @@ from tagtrail_collector.api.schemas import (
     DeadLetterOut,
     LocationOut,
     ShipmentOut,
+    ShipmentSummaryOut,
     SiteRef,
     TrackingEventOut,
 )
@@ -26,16 +28,23 @@ def dt(time_ns: int) -> datetime:
 
 
 def shipment_out(shipment: Shipment) -> ShipmentOut:
-    return ShipmentOut(
-        id=shipment.id,
-        reference=shipment.reference,
-        status=shipment.status,
-        origin_site=shipment.origin_site,
-        destination_site=shipment.destination_site,
-        sscc=shipment.sscc,
-        epcs=list(shipment.epcs),
-        created_at=dt(shipment.created_at),
-    )
+    return ShipmentOut(**_summary(shipment), epcs=list(shipment.epcs))
+
+
+def shipment_summary_out(shipment: Shipment, epc_count: int) -> ShipmentSummaryOut:
+    return ShipmentSummaryOut(**_summary(shipment), epc_count=epc_count)
+
+
+def _summary(shipment: Shipment) -> dict[str, Any]:
+    return {
+        "id": shipment.id,
+        "reference": shipment.reference,
+        "status": shipment.status,
+        "origin_site": shipment.origin_site,
+        "destination_site": shipment.destination_site,
+        "sscc": shipment.sscc,
+        "created_at": dt(shipment.created_at),
+    }
 
 
 def site_ref(svc: Services, site_id: str) -> SiteRef:
@@ -46,7 +55,7 @@ def site_ref(svc: Services, site_id: str) -> SiteRef:
 
 
 def location_out(svc: Services, shipment: Shipment) -> LocationOut:
-    seen = svc.state.location(shipment)
+    seen = svc.reads.location(shipment.id)
     if seen is None:
         return LocationOut(shipment_id=shipment.id, located=False)
     gateway = svc.directory.gateway(seen.gateway)
@@ -58,7 +67,7 @@ def location_out(svc: Services, shipment: Shipment) -> LocationOut:
         shipment_id=shipment.id,
         located=True,
         site=site_ref(svc, seen.site),
-        read_point=seen.read_point,
+        read_point=seen.read_point or None,
         gateway=seen.gateway,
         event=seen.event,  # type: ignore[arg-type]
         epc=seen.epc,

@@ -243,23 +243,34 @@ class Pipeline:
 
     def _retry(self, store: str, stop: threading.Event, call: Callable[[], T]) -> T:
         attempt = 0
+        failing_since = 0.0
         while True:
             try:
-                return call()
+                result = call()
             except CollectorError as exc:
                 self.metrics.write_retries.labels(store).inc()
                 delay = _delay(self.settings, attempt, exc)
-                log.warning("ingest: %s failed (%s); retrying in %.1f s", store, exc, delay)
+                log.warning("ingest: %s failed (%s); retrying in %.2f s", store, exc, delay)
+                if not attempt:
+                    failing_since = time.monotonic()
                 attempt += 1
                 if stop.wait(delay):
                     log.info(
                         "ingest: stopping while %s fails; the writes under way stay unacked", store
                     )
                     raise StageStopped(f"stopped while {store} was failing") from None
+            else:
+                if attempt:
+                    log.info(
+                        "ingest: %s is back after %d failed attempt(s) over %.1f s",
+                        store, attempt, time.monotonic() - failing_since,
+                    )  # fmt: skip
+                return result
 
 
 def _delay(settings: IngestSection, attempt: int, exc: CollectorError) -> float:
+    """Exponential backoff with equal jitter: [ceiling/2, ceiling], never an instant retry."""
     if isinstance(exc, StoreUnavailable) and exc.retry_after_s is not None:
-        return min(settings.retry_cap_s, exc.retry_after_s)
+        return max(settings.retry_base_s, min(settings.retry_cap_s, exc.retry_after_s))
     ceiling = min(settings.retry_cap_s, settings.retry_base_s * 2**attempt)
-    return random.uniform(0, ceiling)  # noqa: S311 (jitter, not security)
+    return random.uniform(ceiling / 2, ceiling)  # noqa: S311 (jitter, not security)

@@ -1,11 +1,16 @@
-"""The MQTT side of ingest: subscribe (optionally shared), hand messages over, publish acks."""
+"""The MQTT side of ingest: subscribe (optionally shared), hand messages over, publish acks.
+
+The session is persistent (MQTT 5, ``session_expiry_s``, a stable client id per instance): the
+broker keeps the subscription and queues the gateways' batches while the collector is down or
+restarting, so it resumes where it stopped instead of leaving every gateway waiting out its
+re-send timer. An instance in a shared group ends its session when it stops cleanly, so that the
+broker does not go on handing a share of the batches to an instance that is gone.
+"""
 
 from __future__ import annotations
 
 import logging
-import os
 import queue
-import secrets
 import socket
 import ssl
 import threading
@@ -15,6 +20,8 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from tagtrail_collector.config import MqttSection
@@ -44,9 +51,15 @@ class Subscriber:
     """
 
     def __init__(
-        self, settings: MqttSection, *, inbox: queue.Queue[Received], metrics: Metrics
+        self,
+        settings: MqttSection,
+        *,
+        inbox: queue.Queue[Received],
+        metrics: Metrics,
+        instance: str = "",
     ) -> None:
         self.settings = settings
+        self.client_id = settings.client_id or default_client_id(instance)
         self.inbox = inbox
         self.metrics = metrics
         self.connected = False
@@ -57,9 +70,9 @@ class Subscriber:
 
     def _make_client(self) -> mqtt.Client:
         s = self.settings
-        suffix = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
-        client_id = s.client_id or f"tagtrail-collector-{suffix}"
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True)
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=self.client_id, protocol=mqtt.MQTTv5
+        )
         if s.username:
             password = s.password.get_secret_value() if s.password else None
             client.username_pw_set(s.username, password)
@@ -83,11 +96,21 @@ class Subscriber:
 
     def start(self) -> None:
         s = self.settings
-        self._client.connect_async(s.host, s.port, keepalive=s.keepalive_s)
+        properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+        properties.SessionExpiryInterval = s.session_expiry_s
+        persistent = s.session_expiry_s > 0
+        self._client.connect_async(
+            s.host, s.port, keepalive=s.keepalive_s, clean_start=not persistent,
+            properties=properties,
+        )  # fmt: skip
         self._client.loop_start()
 
     def stop(self) -> None:
-        self._client.disconnect()
+        properties = None
+        if self.settings.share_group is not None and self.settings.session_expiry_s > 0:
+            properties = Properties(PacketTypes.DISCONNECT)  # type: ignore[no-untyped-call]
+            properties.SessionExpiryInterval = 0  # leave the group: the others take its share
+        self._client.disconnect(properties=properties)
         self._client.loop_stop()
         # paho 2.x closes the loop's wake-up socket pair only on garbage collection; close it
         # with the connection (there is no public call for it).
@@ -104,7 +127,7 @@ class Subscriber:
         self,
         client: mqtt.Client,
         _userdata: Any,  # noqa: ANN401
-        _flags: mqtt.ConnectFlags,
+        flags: mqtt.ConnectFlags,
         reason: ReasonCode,
         _properties: Any,  # noqa: ANN401
     ) -> None:
@@ -113,11 +136,17 @@ class Subscriber:
             log.error("mqtt: %s", self.last_error)
             return
         group = self.settings.share_group
+        # Subscribed again even when the broker kept the session: a broker restarted without
+        # persistence has forgotten it, and subscribing twice changes nothing.
         client.subscribe([(subscription(kind, share_group=group), 1) for kind in KINDS])
         self.connected = True
         self.last_error = None
         self.metrics.mqtt_connected.set(1)
-        log.info("mqtt: connected to %s:%d", self.settings.host, self.settings.port)
+        resumed = "resumed its session" if flags.session_present else "new session"
+        log.info(
+            "mqtt: connected to %s:%d as %s (%s)",
+            self.settings.host, self.settings.port, self.client_id, resumed,
+        )  # fmt: skip
 
     def _on_disconnect(
         self,
@@ -149,3 +178,10 @@ class Subscriber:
             self.inbox.put_nowait(received)
         except queue.Full:
             self.metrics.shed.inc()
+
+
+def default_client_id(instance: str) -> str:
+    """``tagtrail-collector-<host>[-<instance>]``: the same after a restart (the broker keeps
+    the session for it), different for each instance on one host."""
+    name = f"tagtrail-collector-{socket.gethostname()}"
+    return f"{name}-{instance}" if instance else name

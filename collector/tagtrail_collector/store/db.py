@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Final
 
-from sqlalchemy import Connection, Engine, create_engine, event, insert, select
+from sqlalchemy import Connection, Engine, create_engine, event, insert, inspect, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -16,6 +16,7 @@ from sqlalchemy.sql.dml import UpdateBase
 
 from tagtrail_collector.errors import RegistryError
 from tagtrail_collector.store import schema
+from tagtrail_collector.store.identity import ShipmentIdentifier
 
 log = logging.getLogger(__name__)
 Migration = Callable[[Connection], None]
@@ -39,6 +40,57 @@ def migration(version: int, name: str) -> Callable[[Migration], Migration]:
 def _initial(conn: Connection) -> None:
     tables = [t for name, t in schema.metadata.tables.items() if name != "schema_migrations"]
     schema.metadata.create_all(conn, tables=tables)
+
+
+@migration(2, "shipment identifiers")
+def _identifiers(conn: Connection) -> None:
+    """shipment_tags -> shipment_identifiers (EPCs and SSCCs, with when they were attached), and
+    an SSCC no longer unique among shipments: it is unique among attached identifiers."""
+    if "shipment_tags" not in inspect(conn).get_table_names():
+        schema.shipment_identifiers.create(conn, checkfirst=True)  # a new registry
+        return
+    shipments = conn.execute(text("SELECT id, sscc, created_at FROM shipments ORDER BY created_at"))
+    created = {}
+    found: list[tuple[str, ShipmentIdentifier]] = []
+    for shipment_id, sscc, created_at in shipments:
+        created[shipment_id] = created_at
+        if sscc is not None:
+            found.append((shipment_id, ShipmentIdentifier.of_sscc(sscc)))
+    for epc, shipment_id in conn.execute(text("SELECT epc, shipment_id FROM shipment_tags")):
+        found.append((shipment_id, ShipmentIdentifier.of_epc(epc)))
+    conn.execute(text("DROP TABLE shipment_tags"))
+    _drop_sscc_unique(conn)
+    schema.shipment_identifiers.create(conn)
+    held: set[str] = set()
+    rows = []
+    for shipment_id, ident in sorted(found, key=lambda f: created[f[0]]):
+        at = created[shipment_id]
+        # An identifier two shipments held (an EPC encoding another shipment's SSCC): the later
+        # registration never sees it.
+        released = at if ident.key in held else None
+        if released is not None:
+            log.warning("registry migration: %s of %s was held already", ident.key, shipment_id)
+        held.add(ident.key)
+        rows.append(
+            {"shipment_id": shipment_id, "key": ident.key, "epc": ident.epc, "sscc": ident.sscc,
+             "attached_at": at, "released_at": released}
+        )  # fmt: skip
+    if rows:
+        conn.execute(insert(schema.shipment_identifiers), rows)
+
+
+def _drop_sscc_unique(conn: Connection) -> None:
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("ALTER TABLE shipments DROP CONSTRAINT IF EXISTS shipments_sscc_key")
+        return
+    # SQLite cannot drop a column's UNIQUE: the table is built again (nothing references it now).
+    columns = ", ".join(c.name for c in schema.shipments.columns)
+    conn.exec_driver_sql("ALTER TABLE shipments RENAME TO shipments_v1")
+    schema.shipments.create(conn)
+    conn.exec_driver_sql(
+        f"INSERT INTO shipments ({columns}) SELECT {columns} FROM shipments_v1"  # noqa: S608
+    )
+    conn.exec_driver_sql("DROP TABLE shipments_v1")
 
 
 _READ_ONLY: Final = "tagtrail_read_only"

@@ -26,6 +26,11 @@ class ShipmentStatus(StrEnum):
     DELIVERED = "delivered"
     CANCELLED = "cancelled"
 
+    @property
+    def closed(self) -> bool:
+        """A closed shipment has released its identifiers (they may be attached again)."""
+        return self in (ShipmentStatus.DELIVERED, ShipmentStatus.CANCELLED)
+
 
 @dataclass(frozen=True, slots=True)
 class Principal:
@@ -92,6 +97,21 @@ class Shipment:
     sscc: str | None
     created_at: int
     epcs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """An identifier of a shipment and the span in which its sightings are the shipment's."""
+
+    epc: str | None
+    sscc: str | None
+    attached_at: int
+    released_at: int | None
+
+    def covers(self, time_ns: int) -> bool:
+        return self.attached_at <= time_ns and (
+            self.released_at is None or time_ns <= self.released_at
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,13 +10,15 @@ import time
 from collections.abc import Iterable
 from typing import Any, Final
 
-from sqlalchemy import Engine, and_, delete, insert, select, update
+from sqlalchemy import Connection, Engine, and_, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from tagtrail_collector.errors import AuthError, Conflict, NotFound
 from tagtrail_collector.store import keys, schema
 from tagtrail_collector.store.db import reader, translated
+from tagtrail_collector.store.identity import ShipmentIdentifier, identifiers
 from tagtrail_collector.store.records import (
+    Attachment,
     Carrier,
     Gateway,
     KeyInfo,
@@ -31,7 +33,7 @@ from tagtrail_collector.store.records import (
 )
 
 MAX_PAGE: Final = 1000
-_SHIPMENT_ID_BYTES: Final = 12
+_SHIPMENT_ID_RANDOM_BYTES: Final = 8
 
 
 class Registry:
@@ -211,33 +213,41 @@ class Registry:
         sscc: str | None = None,
         origin_site: str | None = None,
         destination_site: str | None = None,
+        attached_at: int | None = None,
     ) -> Shipment:
+        """Register a shipment and attach its identifiers (from now on: it never sees what its
+        tags did before). An identifier another open shipment holds is refused, without saying
+        whose it is. ``attached_at`` (ns) backdates the attachment, for an operator importing
+        shipments from another system; carriers' registrations attach from the moment."""
         for site_id in (origin_site, destination_site):
             if site_id is not None:
                 self.site(site_id)
+        now = time.time_ns() if attached_at is None else attached_at
         shipment = Shipment(
-            id="shp_" + secrets.token_hex(_SHIPMENT_ID_BYTES),
+            id=_new_shipment_id(now),
             carrier_id=carrier_id,
             reference=reference,
             status=ShipmentStatus.REGISTERED,
             origin_site=origin_site,
             destination_site=destination_site,
             sscc=sscc,
-            created_at=time.time_ns(),
-            epcs=tuple(sorted(set(epcs))),
+            created_at=now,
+            epcs=tuple(sorted({epc.upper() for epc in epcs})),
         )
+        attached = identifiers(list(shipment.epcs), sscc)
         values = _fields(shipment)
         del values["epcs"]
         try:
             with self.engine.begin() as conn:
+                _refuse_reference_taken(conn, carrier_id, reference)
+                _refuse_held(conn, attached)
                 conn.execute(insert(schema.shipments).values(values))
-                if shipment.epcs:
-                    conn.execute(
-                        insert(schema.shipment_tags),
-                        [{"epc": epc, "shipment_id": shipment.id} for epc in shipment.epcs],
-                    )
+                conn.execute(
+                    insert(schema.shipment_identifiers),
+                    [_attachment_row(shipment.id, ident, now) for ident in attached],
+                )
         except IntegrityError as exc:
-            raise Conflict(_shipment_conflict(exc, reference)) from None
+            raise Conflict(_shipment_conflict(exc, reference, attached)) from None
         return shipment
 
     def shipment(self, shipment_id: str, *, carrier_id: str | None) -> Shipment:
@@ -245,38 +255,72 @@ class Registry:
         conditions = [schema.shipments.c.id == shipment_id]
         if carrier_id is not None:
             conditions.append(schema.shipments.c.carrier_id == carrier_id)
+        i = schema.shipment_identifiers
         with translated(), self.reader.connect() as conn:
             row = conn.execute(select(schema.shipments).where(and_(*conditions))).first()
             if row is None:
                 raise NotFound(f"no shipment {shipment_id!r}")
             epcs = conn.scalars(
-                select(schema.shipment_tags.c.epc)
-                .where(schema.shipment_tags.c.shipment_id == shipment_id)
-                .order_by(schema.shipment_tags.c.epc)
+                select(i.c.epc)
+                .where(i.c.shipment_id == shipment_id, i.c.epc.is_not(None))
+                .order_by(i.c.epc)
             ).all()
-        return _shipment(row_dict(row), tuple(epcs))
+        return _shipment(row_dict(row), tuple(e for e in epcs if e is not None))
+
+    def attachments(self, shipment_id: str) -> list[Attachment]:
+        """The shipment's identifiers with the span each was attached for."""
+        i = schema.shipment_identifiers
+        query = select(i.c.epc, i.c.sscc, i.c.attached_at, i.c.released_at).where(
+            i.c.shipment_id == shipment_id
+        )
+        with translated(), self.reader.connect() as conn:
+            return [Attachment(*row) for row in conn.execute(query)]
 
     def shipments(
         self, carrier_id: str | None, *, after: str | None = None, limit: int = 100
-    ) -> list[Shipment]:
-        query = select(schema.shipments).order_by(schema.shipments.c.id).limit(_limit(limit))
+    ) -> list[tuple[Shipment, int]]:
+        """A page of shipments (ids sort by creation), each with how many EPCs it has."""
+        s, i = schema.shipments, schema.shipment_identifiers
+        epc_count = (
+            select(func.count())
+            .where(i.c.shipment_id == s.c.id, i.c.epc.is_not(None))
+            .scalar_subquery()
+        )
+        query = select(s, epc_count.label("epc_count")).order_by(s.c.id).limit(_limit(limit))
         if carrier_id is not None:
-            query = query.where(schema.shipments.c.carrier_id == carrier_id)
+            query = query.where(s.c.carrier_id == carrier_id)
         if after is not None:
-            query = query.where(schema.shipments.c.id > after)
+            query = query.where(s.c.id > after)
         with translated(), self.reader.connect() as conn:
-            return [_shipment(row_dict(row), ()) for row in conn.execute(query)]
+            rows = [row_dict(row) for row in conn.execute(query)]
+        return [(_shipment({k: v for k, v in r.items() if k != "epc_count"}, ()), r["epc_count"])
+                for r in rows]  # fmt: skip
 
     def set_shipment_status(
         self, shipment_id: str, status: ShipmentStatus, *, carrier_id: str | None
     ) -> Shipment:
-        self.shipment(shipment_id, carrier_id=carrier_id)
+        """Change the status; closing (delivered, cancelled) releases the identifiers, and a
+        closed shipment stays closed (its tags may belong to another shipment by now)."""
+        current = self.shipment(shipment_id, carrier_id=carrier_id)
+        if current.status.closed and not status.closed:
+            raise Conflict(
+                f"shipment {shipment_id} is {current.status}: its identifiers were released;"
+                " register a new shipment"
+            )
+        now = time.time_ns()
+        i = schema.shipment_identifiers
         with translated(), self.engine.begin() as conn:
             conn.execute(
                 update(schema.shipments)
                 .where(schema.shipments.c.id == shipment_id)
                 .values(status=status.value)
             )
+            if status.closed:
+                conn.execute(
+                    update(i)
+                    .where(i.c.shipment_id == shipment_id, i.c.released_at.is_(None))
+                    .values(released_at=now)
+                )
         return self.shipment(shipment_id, carrier_id=carrier_id)
 
     # helpers
@@ -325,10 +369,53 @@ def _shipment(row: dict[str, Any], epcs: tuple[str, ...]) -> Shipment:
     return Shipment(**{**row, "status": ShipmentStatus(row["status"]), "epcs": epcs})
 
 
-def _shipment_conflict(exc: IntegrityError, reference: str) -> str:
-    text = str(exc.orig)
-    if "shipment_tags" in text or "epc" in text:
-        return "an EPC of this shipment already belongs to another shipment"
-    if "sscc" in text:
-        return "a shipment with this SSCC already exists"
-    return f"shipment reference {reference!r} already exists"
+def _new_shipment_id(now_ns: int) -> str:
+    """``shp_`` + 12 hex digits of creation time (ids sort by creation) + 16 random ones."""
+    return f"shp_{now_ns // 1000:012x}{secrets.token_hex(_SHIPMENT_ID_RANDOM_BYTES)}"
+
+
+def _attachment_row(shipment_id: str, ident: ShipmentIdentifier, now: int) -> dict[str, Any]:
+    return {
+        "shipment_id": shipment_id, "key": ident.key, "epc": ident.epc, "sscc": ident.sscc,
+        "attached_at": now, "released_at": None,
+    }  # fmt: skip
+
+
+def _refuse_reference_taken(conn: Connection, carrier_id: str, reference: str) -> None:
+    s = schema.shipments
+    taken = conn.scalar(
+        select(s.c.id).where(s.c.carrier_id == carrier_id, s.c.reference == reference)
+    )
+    if taken is not None:
+        raise Conflict(f"you have a shipment with reference {reference!r} already: {taken}")
+
+
+def _refuse_held(conn: Connection, attached: list[ShipmentIdentifier]) -> None:
+    i = schema.shipment_identifiers
+    keys = [ident.key for ident in attached]
+    held: set[str] = set()
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        held |= set(
+            conn.scalars(select(i.c.key).where(i.c.key.in_(chunk), i.c.released_at.is_(None)))
+        )
+    if held:
+        raise Conflict(_held_message(sorted(held)))
+
+
+def _held_message(keys: list[str]) -> str:
+    shown = ", ".join(k.split(":", 1)[1] for k in keys[:5])
+    more = f" and {len(keys) - 5} more" if len(keys) > 5 else ""
+    return (
+        f"identifier(s) already attached to an open shipment: {shown}{more}. An SSCC and every EPC that "
+        "encodes it are one identifier; it can be attached again once that shipment is closed"
+    )
+
+
+def _shipment_conflict(
+    exc: IntegrityError, reference: str, attached: list[ShipmentIdentifier]
+) -> str:
+    if "uq_shipment_reference" in str(exc.orig) or "reference" in str(exc.orig):
+        return f"you have a shipment with reference {reference!r} already"
+    # Two registrations raced for an identifier: the same answer as when one came first.
+    return _held_message(sorted(ident.key for ident in attached))

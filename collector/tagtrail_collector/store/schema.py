@@ -1,6 +1,7 @@
 """The registry's tables (SQLAlchemy Core). Times are epoch nanoseconds (BigInteger, UTC).
 
-Reference data: carriers, api_keys, sites, gateways, read_points, shipments, shipment_tags.
+Reference data: carriers, api_keys, sites, gateways, read_points, shipments and the identifiers
+attached to them (shipment_identifiers: an EPC or an SSCC, from when to when).
 Projections kept on ingest: tag_locations (latest event per EPC), tag_visits (site visits per
 EPC), gateway_positions (latest fix per gateway), gateway_status. Plus dead_letters.
 """
@@ -21,6 +22,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 metadata = MetaData()
@@ -86,16 +88,30 @@ shipments = Table(
     Column("status", String(16), nullable=False),
     Column("origin_site", String(_ID), ForeignKey("sites.id"), nullable=True),
     Column("destination_site", String(_ID), ForeignKey("sites.id"), nullable=True),
-    Column("sscc", String(18), nullable=True, unique=True),
+    Column("sscc", String(18), nullable=True),
     Column("created_at", BigInteger, nullable=False),
     UniqueConstraint("carrier_id", "reference", name="uq_shipment_reference"),
 )
 
-shipment_tags = Table(
-    "shipment_tags",
+_ATTACHED = text("released_at IS NULL")
+shipment_identifiers = Table(
+    "shipment_identifiers",
     metadata,
-    Column("epc", String(124), primary_key=True),
+    Column("id", Integer, primary_key=True, autoincrement=True),
     Column("shipment_id", String(32), ForeignKey("shipments.id"), nullable=False, index=True),
+    Column("key", String(130), nullable=False),  # "sscc:<18 digits>" or "epc:<hex>"
+    Column("epc", String(124), nullable=True, index=True),  # as registered (None: SSCC only)
+    Column("sscc", String(18), nullable=True, index=True),  # the SSCC, also one an EPC encodes
+    Column("attached_at", BigInteger, nullable=False),
+    Column("released_at", BigInteger, nullable=True),  # when the shipment was closed
+    # One shipment at a time holds an identifier.
+    Index(
+        "uq_identifier_attached",
+        "key",
+        unique=True,
+        sqlite_where=_ATTACHED,
+        postgresql_where=_ATTACHED,
+    ),
 )
 
 tag_locations = Table(

@@ -7,7 +7,7 @@ before they are quoted, so no caller text reaches a query unchecked.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -15,6 +15,7 @@ from tagtrail_collector.store.influx import Influx
 
 _EPC: Final = re.compile(r"[0-9A-F]{4,124}")
 _ID: Final = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+_EPCS_PER_QUERY: Final = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,10 +55,24 @@ class Series:
         return out
 
     def sightings(
+        self, spans: Mapping[str, Sequence[tuple[int, int]]], start_ns: int, end_ns: int, limit: int
+    ) -> list[TrackPoint]:
+        """Sightings of each EPC within its spans (inclusive ns) and [start_ns, end_ns), oldest
+        first, at most ``limit``: one query per group of EPCs, each bounded by its spans."""
+        points: list[TrackPoint] = []
+        epcs = sorted(spans)
+        for first in range(0, len(epcs), _EPCS_PER_QUERY):
+            group = epcs[first : first + _EPCS_PER_QUERY]
+            low = max(start_ns, min(lo for e in group for lo, _ in spans[e]))
+            high = min(end_ns, max(hi for e in group for _, hi in spans[e]) + 1)
+            if low < high:
+                points += self._sightings(group, low, high, limit)
+        points.sort(key=lambda p: (p.time_ns, p.epc or ""))
+        return points[:limit]
+
+    def _sightings(
         self, epcs: Sequence[str], start_ns: int, end_ns: int, limit: int
     ) -> list[TrackPoint]:
-        if not epcs:
-            return []
         q = (
             'SELECT "lat", "lon", "count", "site", "gateway", "read_point", "event", "epc" '  # noqa: S608
             f'FROM "observation" WHERE ({_any_epc(epcs)}) AND time >= {int(start_ns)} '

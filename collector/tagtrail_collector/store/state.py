@@ -1,5 +1,5 @@
 """Projections kept on ingest (latest sighting per EPC, site visits, gateway positions and
-status, dead letters) and the queries the API answers from them."""
+status, dead letters). What the API reads about shipments is in ``reads``."""
 
 from __future__ import annotations
 
@@ -18,12 +18,10 @@ from sqlalchemy import (
     insert,
     select,
     tuple_,
-    union_all,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
-from sqlalchemy.sql.elements import ColumnElement
 
 from tagtrail_collector.store import schema
 from tagtrail_collector.store.db import execute_many, reader, translated
@@ -32,14 +30,12 @@ from tagtrail_collector.store.projection import (
     Visit,
     VisitPlan,
     advance,
-    latest,
     rebuild,
 )
 from tagtrail_collector.store.records import (
     DeadLetter,
     GatewayPosition,
     NewDeadLetter,
-    Shipment,
     row_dict,
 )
 
@@ -163,99 +159,6 @@ class State:
 
     # queries
 
-    def location(self, shipment: Shipment) -> Sighting | None:
-        """The shipment's latest sighting over its registered EPCs and its SSCC-linked tags."""
-        t = schema.tag_locations
-        order = (t.c.event_time.desc(), t.c.gateway_id.desc(), t.c.read_point.desc())
-        found: list[Sighting] = []
-        with translated(), self.reader.connect() as conn:
-            if shipment.epcs:
-                linked = select(schema.shipment_tags.c.epc).where(
-                    schema.shipment_tags.c.shipment_id == shipment.id
-                )
-                row = conn.execute(
-                    select(t).where(t.c.epc.in_(linked)).order_by(*order).limit(1)
-                ).first()
-                if row is not None:
-                    found.append(_sighting(row_dict(row)))
-            if shipment.sscc:
-                row = conn.execute(
-                    select(t).where(t.c.sscc == shipment.sscc).order_by(*order).limit(1)
-                ).first()
-                if row is not None:
-                    found.append(_sighting(row_dict(row)))
-        return latest(None, found)
-
-    def visits(self, shipment: Shipment) -> list[Visit]:
-        """Visits of the shipment's tags (registered EPCs and SSCC-linked), in time order."""
-        v = schema.tag_visits
-        epcs = select(schema.shipment_tags.c.epc).where(
-            schema.shipment_tags.c.shipment_id == shipment.id
-        )
-        condition: ColumnElement[bool] = v.c.epc.in_(epcs)
-        if shipment.sscc:
-            by_sscc = select(schema.tag_locations.c.epc).where(
-                schema.tag_locations.c.sscc == shipment.sscc
-            )
-            condition = condition | v.c.epc.in_(by_sscc)
-        with translated(), self.reader.connect() as conn:
-            rows = conn.execute(select(v).where(condition).order_by(v.c.arrived, v.c.id))
-            return [_visit(row_dict(row)) for row in rows]
-
-    def shipments_at(
-        self, site_id: str, carrier_id: str | None, *, after: str | None, limit: int
-    ) -> list[str]:
-        """Ids of shipments (of one carrier, or all) whose latest sighting is at this site.
-
-        One query: the candidates are shipments with any tag last seen here; each candidate's
-        tags are ranked by the same order as ``location`` and only those whose best is here are
-        kept, so a page is never short because of shipments that have moved on.
-        """
-        t, st, s = schema.tag_locations, schema.shipment_tags, schema.shipments
-        by_tag = select(s.c.id).join(st, st.c.shipment_id == s.c.id).join(t, t.c.epc == st.c.epc)
-        by_sscc = select(s.c.id).join(t, t.c.sscc == s.c.sscc)
-        here = (
-            by_tag.where(t.c.site_id == site_id)
-            .union(by_sscc.where(t.c.site_id == site_id))
-            .subquery()
-        )
-        keep: list[ColumnElement[bool]] = [s.c.id.in_(select(here.c.id))]
-        if carrier_id is not None:
-            keep.append(s.c.carrier_id == carrier_id)
-        if after is not None:
-            keep.append(s.c.id > after)
-        chosen = select(s.c.id).where(*keep).order_by(s.c.id).subquery()
-        sightings = union_all(
-            select(chosen.c.id.label("sid"), *_ranked_columns(t))
-            .join(st, st.c.shipment_id == chosen.c.id)
-            .join(t, t.c.epc == st.c.epc),
-            select(chosen.c.id.label("sid"), *_ranked_columns(t))
-            .join(s, s.c.id == chosen.c.id)
-            .join(t, t.c.sscc == s.c.sscc),
-        ).subquery()
-        rank = (
-            func.row_number()
-            .over(
-                partition_by=sightings.c.sid,
-                order_by=(
-                    sightings.c.event_time.desc(),
-                    sightings.c.gateway_id.desc(),
-                    sightings.c.read_point.desc(),
-                    sightings.c.event.desc(),
-                ),
-            )
-            .label("rank")
-        )
-        ranked = select(sightings.c.sid, sightings.c.site_id, rank).subquery()
-        query = (
-            select(ranked.c.sid)
-            .where(ranked.c.rank == 1, ranked.c.site_id == site_id)
-            .order_by(ranked.c.sid)
-            .limit(limit)
-        )
-        with translated(), self.reader.connect() as conn:
-            return list(conn.scalars(query))
-
     def gateway_position(self, gateway_id: str) -> GatewayPosition | None:
         table = schema.gateway_positions
         with translated(), self.reader.connect() as conn:
@@ -296,10 +199,6 @@ def _rebuild_start(conn: Connection, epc: str, rebuild_from: int) -> int:
     return 0 if start is None else int(start)
 
 
-def _ranked_columns(t: Table) -> tuple[Any, ...]:
-    return (t.c.site_id, t.c.event_time, t.c.gateway_id, t.c.read_point, t.c.event)
-
-
 def _chunks(items: list[str]) -> Iterable[list[str]]:
     for start in range(0, len(items), _CHUNK):
         yield items[start : start + _CHUNK]
@@ -324,21 +223,6 @@ def _order(sighting: Sighting) -> tuple[int, str, str, str]:
     return sighting.order
 
 
-def _sighting(row: dict[str, Any]) -> Sighting:
-    return Sighting(
-        epc=row["epc"],
-        time_ns=row["event_time"],
-        site=row["site_id"],
-        gateway=row["gateway_id"],
-        read_point=row["read_point"],
-        event=row["event"],
-        lat=row["lat"],
-        lon=row["lon"],
-        fix_age_s=row["fix_age_s"],
-        sscc=row["sscc"],
-    )
-
-
 def _location_row(s: Sighting) -> dict[str, Any]:
     return {
         "epc": s.epc,
@@ -353,12 +237,6 @@ def _location_row(s: Sighting) -> dict[str, Any]:
         "sscc": s.sscc,
         "updated_at": time.time_ns(),
     }
-
-
-def _visit(row: dict[str, Any]) -> Visit:
-    return Visit(
-        row["epc"], row["site_id"], row["gateway_id"], row["arrived"], row["last_seen"], row["id"]
-    )
 
 
 def _visit_row(v: Visit) -> dict[str, Any]:
