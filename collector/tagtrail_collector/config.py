@@ -91,6 +91,8 @@ class IngestSection(_Section):
     max_payload_bytes: Annotated[int, Field(ge=1024, le=64 * 1024 * 1024)] = 1024 * 1024
     retry_base_s: Positive = 0.5
     retry_cap_s: Positive = 30.0
+    max_clock_ahead_s: Positive = 300.0
+    dead_letter_retention_days: Positive = 30.0
 
 
 class ApiSection(_Section):

@@ -25,7 +25,7 @@ class Metrics:
         )
         self.rejected = Counter(
             "tagtrail_rejected_messages",
-            "payloads that failed decoding, by reason",
+            "payloads that failed decoding, and items quarantined (clock_ahead), by reason",
             ["gateway", "reason"],
             registry=r,
         )

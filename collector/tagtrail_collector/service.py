@@ -23,6 +23,7 @@ from tagtrail_collector.ingest.pipeline import Pipeline
 from tagtrail_collector.ingest.subscriber import Received, Subscriber
 from tagtrail_collector.metrics import Metrics
 from tagtrail_collector.store.db import connect
+from tagtrail_collector.store.dead_letters import DeadLetters
 from tagtrail_collector.store.influx import Influx
 from tagtrail_collector.store.reads import ShipmentReads
 from tagtrail_collector.store.registry import Registry
@@ -31,6 +32,7 @@ from tagtrail_collector.store.state import State
 
 log = logging.getLogger(__name__)
 _NAMES_TTL_S: Final = 30.0
+_HOUSEKEEPING_S: Final = 3600.0
 
 
 class ReadPointNames:
@@ -62,7 +64,10 @@ class Collector:
         self.registry = Registry(self.engine)
         self.directory = Directory(self.registry)
         self.series = Series(self.influx)
-        self.state = State(self.engine, history=self.series.history)
+        self.state = State(
+            self.engine, history=self.series.history, observations=self.series.observations
+        )
+        self.dead_letters = DeadLetters(self.engine)
         self.inbox: queue.Queue[Received] = queue.Queue(config.ingest.queue_max_messages)
         self.subscriber = Subscriber(
             config.mqtt, inbox=self.inbox, metrics=self.metrics, instance=str(config.api.port)
@@ -72,12 +77,16 @@ class Collector:
             inbox=self.inbox,
             influx=self.influx,
             state=self.state,
+            dead_letters=self.dead_letters,
             publish=self.subscriber.publish,
             read_point_name=ReadPointNames(self.registry),
             metrics=self.metrics,
         )
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="ingest", daemon=True)
+        self._housekeeping = threading.Thread(
+            target=self._keep_house, name="housekeeping", daemon=True
+        )
 
     def services(self) -> Services:
         return Services(
@@ -85,10 +94,12 @@ class Collector:
             directory=self.directory,
             state=self.state,
             reads=ShipmentReads(self.engine),
+            dead_letters=self.dead_letters,
             influx=self.influx,
             series=self.series,
             metrics=self.metrics,
             settings=self.config.api,
+            max_clock_ahead_s=self.config.ingest.max_clock_ahead_s,
             broker_status=self._broker_status,
         )
 
@@ -97,15 +108,43 @@ class Collector:
 
     def start(self) -> None:
         self._thread.start()
+        self._housekeeping.start()
         self.subscriber.start()
 
     def stop(self, timeout_s: float = 10.0) -> None:
-        """Stop taking messages, finish the write under way (its acks included), close."""
+        """Stop taking messages, finish the write under way (its acks included), close; say
+        what is left unacknowledged (its gateways send it again)."""
         self._stop.set()
         self._thread.join(timeout_s)
         self.subscriber.stop()
+        if self._thread.is_alive():
+            log.warning(
+                "stopping: the write under way could not finish in %.0f s (a store is failing);"
+                " its batches stay unacknowledged and their gateways send them again", timeout_s,
+            )  # fmt: skip
+        left = self.inbox.qsize()
+        if left:
+            log.warning(
+                "stopping: %d message(s) received and not stored are left unacknowledged;"
+                " their gateways send them again", left,
+            )  # fmt: skip
+        self._housekeeping.join(timeout_s)
         self.influx.close()
         self.engine.dispose()
+
+    def _keep_house(self) -> None:
+        """Hourly: dead letters past their retention go."""
+        retention_ns = int(self.config.ingest.dead_letter_retention_days * 86_400 * 1e9)
+        while True:
+            try:
+                gone = self.dead_letters.purge(before_ns=time.time_ns() - retention_ns)
+            except CollectorError as exc:
+                log.warning("housekeeping: cannot purge old dead letters: %s", exc)
+            else:
+                if gone:
+                    log.info("housekeeping: %d dead letter(s) past their retention deleted", gone)
+            if self._stop.wait(_HOUSEKEEPING_S):
+                return
 
     def _run(self) -> None:
         if self.config.influx.create_database:

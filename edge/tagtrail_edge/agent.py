@@ -29,6 +29,7 @@ from tagtrail_hardware.nmea import NmeaGps
 from tagtrail_protocol import (
     ClockSource,
     ClockState,
+    Codec,
     DeviceState,
     GatewayState,
     Health,
@@ -76,13 +77,11 @@ def read_point_namer(config: EdgeConfig) -> Callable[[str, int], str]:
 
 
 def build_smoother(config: EdgeConfig) -> Smoother:
-    by_name = {p.name: p for p in config.read_points}
-    default = config.smoothing
     read_point = read_point_namer(config)
 
     def limits(name: str) -> Thresholds:
-        source = by_name.get(name, default)
-        return Thresholds(source.observe_count, source.observe_s, source.lost_s, source.summary_s)
+        t = config.thresholds_for(name)
+        return Thresholds(t.observe_count, t.observe_s, t.lost_s, t.summary_s)
 
     return Smoother(read_point=read_point, thresholds=functools.cache(limits))
 
@@ -118,7 +117,7 @@ class Agent:
                 backoff=Backoff(m.backoff_base_s, m.backoff_cap_s),
             ),
             site=c.gateway.site, gateway=c.gateway.id, boot_id=self.boot_id,
-            outbox=self.outbox, status=self.status,
+            outbox=self.outbox, status=self.status, codec=Codec(compress_above=m.compress_above),
         )  # fmt: skip
         self._device_stop = threading.Event()
         self._intake_stop = threading.Event()

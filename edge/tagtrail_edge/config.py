@@ -138,13 +138,31 @@ class ReaderSection(_Section):
     """mercury: antenna ports to search"""
 
 
-class ReadPointSection(Thresholds):
+class ReadPointSection(_Section):
     name: Identifier
     """the name carriers see"""
     reader: Identifier
     """the reader it belongs to"""
     antenna: Annotated[int, Field(ge=0, le=255)]
     """that reader's antenna port"""
+    observe_count: Annotated[int, Field(ge=1)] | None = None
+    """this read point's own threshold; omitted: [smoothing]'s"""
+    observe_s: Annotated[float, Field(ge=0)] | None = None
+    """omitted: [smoothing]'s"""
+    lost_s: Positive | None = None
+    """omitted: [smoothing]'s"""
+    summary_s: Annotated[float, Field(ge=0)] | None = None
+    """omitted: [smoothing]'s; 0 turns the summary off here"""
+
+    def thresholds(self, defaults: Thresholds) -> Thresholds:
+        """This read point's thresholds: its own where set, [smoothing]'s elsewhere."""
+        summary = defaults.summary_s if self.summary_s is None else (self.summary_s or None)
+        return Thresholds(
+            observe_count=self.observe_count or defaults.observe_count,
+            observe_s=defaults.observe_s if self.observe_s is None else self.observe_s,
+            lost_s=self.lost_s or defaults.lost_s,
+            summary_s=summary,
+        )
 
 
 class GpsSection(_Section):
@@ -194,6 +212,13 @@ class EdgeConfig(BaseSettings):
             if point.reader not in names:
                 raise ValueError(f"read point {point.name!r} names unknown reader {point.reader!r}")
         return self
+
+    def thresholds_for(self, read_point: str) -> Thresholds:
+        """The smoothing thresholds of a read point (a named one's own, else [smoothing])."""
+        for point in self.read_points:
+            if point.name == read_point:
+                return point.thresholds(self.smoothing)
+        return self.smoothing
 
     def serial_devices(self) -> dict[str, str]:
         """Serial path -> what uses it (``reader dock``, ``gps``)."""

@@ -16,8 +16,12 @@ app = typer.Typer(
 
 
 def _effective(config: Path) -> dict[str, Any]:
-    """The validated configuration with every default filled in; secrets are masked."""
-    found: dict[str, Any] = load(config).model_dump(mode="json")
+    """The validated configuration with every default filled in, each read point with the
+    thresholds it runs with (its own, or [smoothing]'s); secrets are masked."""
+    loaded = load(config)
+    found: dict[str, Any] = loaded.model_dump(mode="json")
+    for point, shown in zip(loaded.read_points, found["read_points"], strict=True):
+        shown.update(point.thresholds(loaded.smoothing).model_dump(mode="json"))
     return found
 
 

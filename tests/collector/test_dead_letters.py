@@ -176,9 +176,9 @@ def test_ten_thousand_malformed_payloads_are_dead_lettered_while_ingest_goes_on(
         assert gw.wait_acked(120), f"seed {seed}: {gw.in_flight} valid batches not acked"
     expected = Counter(reason for _, _, reason in bad)
     assert wait_for(
-        lambda: sum(collector.state.dead_letter_counts().values()) >= len(bad), timeout=60
-    ), f"seed {seed}: {collector.state.dead_letter_counts()}"
-    assert collector.state.dead_letter_counts() == expected, f"seed {seed}"
+        lambda: sum(collector.dead_letters.counts().values()) >= len(bad), timeout=60
+    ), f"seed {seed}: {collector.dead_letters.counts()}"
+    assert collector.dead_letters.counts() == expected, f"seed {seed}"
     assert server.count(db) == VALID_BATCHES * ITEMS_PER_BATCH
     assert not collector.metrics.registry.get_sample_value("tagtrail_shed_messages_total")
     assert _rejected_metric(collector) == expected
@@ -199,7 +199,7 @@ def test_ten_thousand_malformed_payloads_are_dead_lettered_while_ingest_goes_on(
 def _all_dead_letters(collector: Collector) -> list[Any]:
     out: list[Any] = []
     after = None
-    while page := collector.state.dead_letters(after=after, limit=1000):
+    while page := collector.dead_letters.list(after=after, limit=1000):
         out.extend(page)
         after = page[-1].id
     return out

@@ -177,7 +177,7 @@ def test_a_gate_and_a_truck_through_to_the_api(
         ]
         inventory = api.get("/v1/sites/truck-7/inventory").json()["items"]
         assert [i["shipment"]["id"] for i in inventory] == [travels]
-    assert collector.state.dead_letter_counts() == {}
+    assert collector.dead_letters.counts() == {}
 
 
 def _events(api: httpx.Client, shipment: str) -> list[tuple[str, str]]:

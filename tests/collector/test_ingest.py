@@ -33,10 +33,9 @@ def test_a_batch_is_stored_then_acked_and_a_replay_changes_nothing(
         gw.publish_raw("obs", gw.codec.encode(_replay(gw, items, seq)))
         assert wait_for(lambda: gw.ack_messages >= 2)
     assert server.count(db) == 51
-    state = collector.state
     registry_epcs = set(epcs)
     assert registry_epcs <= _located(collector)
-    assert state.dead_letter_counts() == {}
+    assert collector.dead_letters.counts() == {}
 
 
 def _replay(gw: FakeGateway, items: list[ObservationItem], seq: int) -> ObservationBatch:
@@ -69,10 +68,10 @@ def test_malformed_payloads_are_dead_lettered_and_ingest_goes_on(
         seq = gw.send_observations([item("3034BBBB0000000000000001", event=EventKind.DEPART)])
         assert gw.wait_acked(30)
         assert seq in gw.acked
-    assert wait_for(lambda: sum(collector.state.dead_letter_counts().values()) == 7)
-    counts = collector.state.dead_letter_counts()
+    assert wait_for(lambda: sum(collector.dead_letters.counts().values()) == 7)
+    counts = collector.dead_letters.counts()
     assert counts["malformed"] >= 3
     assert counts["bad_version"] == 1
-    letters = collector.state.dead_letters(limit=10)
+    letters = collector.dead_letters.list(limit=10)
     assert {letter.payload for letter in letters} >= set(garbage)
     assert server.count(db) == 1

@@ -84,7 +84,10 @@ def test_visits_kept_on_ingest_equal_visits_from_the_whole_history(
                 out.setdefault(s.epc, []).append((s.time_ns, s.site, s.gateway))
         return out
 
-    state = State(engine, history=series)
+    def observations(epcs: Sequence[str], until: int) -> dict[str, list[Sighting]]:
+        raise AssertionError("ingest never reads whole observations back")
+
+    state = State(engine, history=series, observations=observations)
     sightings = [
         sighting(f"E{n}", t, site)
         for n, history in enumerate(histories_by_epc)

@@ -281,3 +281,35 @@ def test_the_agent_tells_systemd_it_is_ready_alive_and_stopping(
             heard.append(systemd.recv(64))
     assert heard[0] == b"READY=1"
     assert heard[1:4] == [b"WATCHDOG=1"] * 3
+
+
+def test_read_points_inherit_smoothing_and_big_batches_go_compressed(
+    tmp_path: Path, broker_factory: Callable[..., Broker]
+) -> None:
+    """[smoothing] is every read point's unless it sets its own (a listed read point used to
+    get the class defaults: no summaries), and mqtt.compress_above is applied on the wire."""
+    broker = broker_factory()
+    epcs = [f"3074257BF7194E40{n:08X}" for n in range(40)]
+    with VirtualSerialPort() as port, AckingSubscriber("127.0.0.1", broker.port) as acker:
+        config = settings(
+            tmp_path, broker.port,
+            smoothing={"observe_count": 1, "observe_s": 0.0, "lost_s": 5.0, "summary_s": 0.3},
+            mqtt={"compress_above": 1000, "batch_max_items": 500},
+            readers=[{"name": "dock", "driver": "ascii", "path": port.device_path}],
+            read_points=[{"name": "gate-1-in", "reader": "dock", "antenna": 1}],
+        )  # fmt: skip
+        assert config.thresholds_for("gate-1-in").summary_s == 0.3
+        agent = Agent(config, clock=ClockProbe(forced=True))
+        agent.start()
+        try:
+            sim = AsciiReaderSimulator(port)
+            deadline = time.monotonic() + 2.0
+            while time.monotonic() < deadline:  # the tags dwell at the gate
+                now = time.time()
+                sim.send([TagRead(e, 1, now, 0, rssi_dbm=-55.0) for e in epcs])
+                time.sleep(0.1)
+            acker.wait_for(lambda: sum(i.event.value == "observe" for i in acker.items()) >= 40)
+            assert {i.read_point for i in acker.items()} == {"gate-1-in"}
+            assert any(acker.compressed), "no batch went compressed"
+        finally:
+            agent.stop()

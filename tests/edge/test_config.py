@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from pathlib import Path
 
 import pytest
 from pydantic import BaseModel
+from typer.testing import CliRunner
 
+from tagtrail_edge.cli import app
 from tagtrail_edge.config import EdgeConfig, load_config
 from tagtrail_edge.errors import ConfigError
 
@@ -90,3 +93,26 @@ def test_broken_files(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_config(tmp_path / "bad.toml")
     assert tomllib.loads(EXAMPLE.read_text())  # the example itself parses
+
+
+def test_a_read_point_takes_smoothing_where_it_sets_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "edge.toml"
+    path.write_text(
+        '[gateway]\nid = "g"\nsite = "s"\n'
+        "[smoothing]\nobserve_count = 3\nlost_s = 9.0\nsummary_s = 60.0\n"
+        '[[readers]]\nname = "dock"\ndriver = "ascii"\npath = "/dev/null"\n'
+        '[[read_points]]\nname = "in"\nreader = "dock"\nantenna = 1\n'
+        '[[read_points]]\nname = "out"\nreader = "dock"\nantenna = 2\nlost_s = 2.0\n'
+        "summary_s = 0\n"
+    )
+    config = load_config(path)
+    inherits, own = config.thresholds_for("in"), config.thresholds_for("out")
+    assert (inherits.observe_count, inherits.lost_s, inherits.summary_s) == (3, 9.0, 60.0)
+    assert (own.observe_count, own.lost_s, own.summary_s) == (3, 2.0, None)
+    assert config.thresholds_for("dock-a7") == config.smoothing  # not listed: [smoothing]
+    shown = CliRunner().invoke(app, ["config", "show", "-c", str(path)])
+    assert shown.exit_code == 0, shown.output
+    points = json.loads(shown.stdout)["read_points"]
+    assert [(p["name"], p["lost_s"], p["summary_s"]) for p in points] == [
+        ("in", 9.0, 60.0), ("out", 2.0, None),
+    ]  # fmt: skip

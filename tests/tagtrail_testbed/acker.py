@@ -33,6 +33,8 @@ class AckingSubscriber:
         self.deliveries: Counter[BatchKey] = Counter()
         self.batches: dict[BatchKey, ObservationBatch | PositionBatch] = {}
         self.statuses: list[Any] = []
+        self.compressed: list[bool] = []
+        """Per batch delivered, whether its payload came zlib-compressed."""
         self._lock = threading.Lock()
         self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="test-acker")
         self._client.on_connect = self._on_connect
@@ -54,6 +56,8 @@ class AckingSubscriber:
             return
         if not self.ack.is_set():
             return
+        with self._lock:
+            self.compressed.append(bytes(message.payload[:1]) == b"\x78")
         key = (decoded.gateway, str(decoded.boot_id), decoded.seq)
         with self._lock:
             self.deliveries[key] += 1

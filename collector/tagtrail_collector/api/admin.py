@@ -1,11 +1,13 @@
 """Admin endpoints (admin key only): carriers and their keys, sites, gateways, read points,
-dead letters."""
+dead letters, rebuilding a shipment's projections."""
 
 from __future__ import annotations
 
+import time
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path, status
+from fastapi import APIRouter, Path, Query, status
 
 from tagtrail_collector.api.deps import Admin, ServicesDep
 from tagtrail_collector.api.pagination import (
@@ -25,14 +27,17 @@ from tagtrail_collector.api.schemas import (
     KeyOut,
     NewKeyOut,
     Page,
+    PurgedOut,
     ReadPointIn,
     ReadPointOut,
+    RebuiltOut,
     SiteIn,
     SiteOut,
 )
 from tagtrail_collector.api.views import dead_letter_out, dt
-from tagtrail_collector.errors import BadCursor
+from tagtrail_collector.errors import BadCursor, InvalidRequest, NotFound
 from tagtrail_collector.store import keys as api_keys
+from tagtrail_collector.store.points import ns
 from tagtrail_collector.store.records import Carrier, Gateway, KeyInfo, Role, Site
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"], responses=responses(400, 401, 403, 422, 503))
@@ -143,15 +148,64 @@ def list_read_points(gateway_id: str, svc: ServicesDep, _admin: Admin) -> list[R
 
 @router.get("/dead-letters")
 def list_dead_letters(
-    svc: ServicesDep, _admin: Admin, cursor: Cursor = None, limit: Limit = None
+    svc: ServicesDep,
+    _admin: Admin,
+    cursor: Cursor = None,
+    limit: Limit = None,
+    reason: Annotated[str | None, Query(max_length=32, examples=["clock_ahead"])] = None,
+    gateway: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Page[DeadLetterOut]:
-    """Payloads and points that could not be stored, with the reason, oldest first."""
+    """Payloads and points that could not be stored or applied, with the reason, oldest first;
+    of one reason and/or gateway if asked (e.g. ``?reason=clock_ahead&gateway=truck-17``)."""
     after = decode_cursor(cursor)
     if after is not None and not isinstance(after, int):
         raise BadCursor("the cursor is not valid for this list")
     size = limit or svc.settings.page_size
-    found = svc.state.dead_letters(after=after, limit=size + 1)
+    found = svc.dead_letters.list(after=after, limit=size + 1, reason=reason, gateway=gateway)
     return keyset_page(found, size, dead_letter_out)
+
+
+@router.delete(
+    "/dead-letters/{letter_id}", status_code=status.HTTP_204_NO_CONTENT, responses=responses(404)
+)
+def delete_dead_letter(
+    letter_id: Annotated[int, Path(ge=1, lt=2**63)], svc: ServicesDep, _admin: Admin
+) -> None:
+    """Delete one dead letter (once it has been looked at, or its cause fixed)."""
+    if not svc.dead_letters.delete(letter_id):
+        raise NotFound(f"no dead letter {letter_id}")
+
+
+@router.delete("/dead-letters")
+def purge_dead_letters(
+    svc: ServicesDep,
+    _admin: Admin,
+    before: Annotated[datetime, Query(description="received before this time (zoned)")],
+    reason: Annotated[str | None, Query(max_length=32)] = None,
+    gateway: Annotated[str | None, Query(max_length=64)] = None,
+) -> PurgedOut:
+    """Delete the dead letters received before a time (of one reason and/or gateway)."""
+    if before.tzinfo is None:
+        raise InvalidRequest("before needs a time zone, e.g. 2026-11-22T08:00:00Z")
+    deleted = svc.dead_letters.purge(before_ns=ns(before), reason=reason, gateway=gateway)
+    return PurgedOut(deleted=deleted)
+
+
+@router.post("/shipments/{shipment_id}/rebuild", responses=responses(404))
+def rebuild_shipment(shipment_id: str, svc: ServicesDep, _admin: Admin) -> RebuiltOut:
+    """Derive a shipment's current location and visits again from the stored series, after a
+    correction (points deleted from InfluxDB, a gateway's clock put right). What is stamped
+    further ahead of now than ingest accepts (``max_clock_ahead_s``) is left out. Other
+    shipments' tags are not touched."""
+    svc.registry.shipment(shipment_id, carrier_id=None)
+    attached = svc.registry.attachments(shipment_id)
+    epcs = svc.state.linked_epcs(
+        [a.epc for a in attached if a.epc is not None],
+        [a.sscc for a in attached if a.sscc is not None],
+    )
+    until_ns = time.time_ns() + int(svc.max_clock_ahead_s * 1e9)
+    done = svc.state.rebuild_from_series(epcs, until_ns)
+    return RebuiltOut(epcs=done.epcs, located=done.located, visits=done.visits)
 
 
 def _carrier_out(c: Carrier) -> CarrierOut:

@@ -16,6 +16,7 @@ from tagtrail_collector.api.directory import Directory
 from tagtrail_collector.api.problems import Forbidden
 from tagtrail_collector.config import ApiSection
 from tagtrail_collector.metrics import Metrics
+from tagtrail_collector.store.dead_letters import DeadLetters
 from tagtrail_collector.store.influx import Influx
 from tagtrail_collector.store.reads import ShipmentReads
 from tagtrail_collector.store.records import Principal, Role
@@ -34,10 +35,13 @@ class Services:
     state: State
     reads: ShipmentReads
     """Shipments' locations, visits and site inventories, within their attachments."""
+    dead_letters: DeadLetters
     influx: Influx
     series: Series
     metrics: Metrics
     settings: ApiSection
+    max_clock_ahead_s: float
+    """How far ahead of this server's clock a timestamp may be (ingest's quarantine bound)."""
     broker_status: Callable[[], str | None]
     """None when the broker link is up, else why not."""
 

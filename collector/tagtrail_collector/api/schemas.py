@@ -237,6 +237,16 @@ class DeadLetterOut(BaseModel):
     payload_base64: str
 
 
+class PurgedOut(BaseModel):
+    deleted: int
+
+
+class RebuiltOut(BaseModel):
+    epcs: int = Field(description="EPCs whose projections were derived again")
+    located: int = Field(description="of those, how many have a sighting (a current location)")
+    visits: int = Field(description="site visits derived")
+
+
 class HealthOut(BaseModel):
     status: Literal["ok", "degraded"]
     checks: dict[str, str]

@@ -3,12 +3,19 @@
 A payload that does not decode becomes a ``Reject`` carrying the topic, a stable reason code and
 the raw bytes, for the dead-letter table; nothing of it is applied. Of a payload over the size
 limit only the first 64 KiB are kept, so that no sender can fill the registry with one message.
+
+An event, fix or status stamped further ahead of the collector's clock than ``max_ahead_ns`` (a
+gateway clock that jumped) is quarantined: kept as a dead letter (reason ``clock_ahead``, or
+``clock_ahead_unsynced`` when the gateway said its clock was not synchronised), counted, and
+neither stored in the series nor applied to any projection, where it would pin a shipment to a
+time no later sighting can beat. The rest of its batch goes on, and the batch is acknowledged.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Final
 from uuid import UUID
 
@@ -19,8 +26,10 @@ from tagtrail_collector.store.records import GatewayPosition, NewDeadLetter
 from tagtrail_protocol import (
     Codec,
     ObservationBatch,
+    ObservationItem,
     Ping,
     PositionBatch,
+    PositionFix,
     ProtocolError,
     Status,
     Topic,
@@ -43,6 +52,7 @@ class BatchWork:
     lines: tuple[str, ...]
     sightings: tuple[Sighting, ...] = ()
     positions: tuple[GatewayPosition, ...] = ()
+    quarantined: tuple[NewDeadLetter, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +76,9 @@ Reject = NewDeadLetter
 Work = BatchWork | StatusWork | PingWork | Reject
 
 
-def decode(received: Received, codec: Codec, read_point_name: ReadPointName) -> Work:
+def decode(
+    received: Received, codec: Codec, read_point_name: ReadPointName, *, max_ahead_ns: int
+) -> Work:
     gateway = None
     try:
         topic = Topic.parse(received.topic)
@@ -78,10 +90,14 @@ def decode(received: Received, codec: Codec, read_point_name: ReadPointName) -> 
             payload = payload[:KEEP_OF_TOO_LARGE]
             detail = f"{detail}; its first {KEEP_OF_TOO_LARGE} bytes are kept"
         return Reject(received.topic, gateway, exc.reason, detail, payload)
+    latest = received.received_ns + max_ahead_ns
     if isinstance(message, Status):
+        if ns(message.time) > latest:
+            synced = message.clock is None or message.clock.synced
+            return _ahead(received, message, message.time, synced=synced)
         return StatusWork(topic, message, status_point(topic.site, message).line())
     if isinstance(message, ObservationBatch | PositionBatch):
-        return _batch(topic, message, read_point_name)
+        return _batch(topic, *_quarantine(message, received, latest), read_point_name)
     if isinstance(message, Ping):
         return PingWork(topic, message)
     return Reject(
@@ -89,8 +105,49 @@ def decode(received: Received, codec: Codec, read_point_name: ReadPointName) -> 
     )
 
 
+def _quarantine(
+    batch: ObservationBatch | PositionBatch, received: Received, latest_ns: int
+) -> tuple[ObservationBatch | PositionBatch, tuple[NewDeadLetter, ...]]:
+    """The batch without what is stamped after ``latest_ns``, and that as dead letters."""
+    stamped: list[tuple[ObservationItem | PositionFix, datetime]]
+    if isinstance(batch, ObservationBatch):
+        stamped = [(item, item.event_time) for item in batch.items]
+    else:
+        stamped = [(fix, fix.time) for fix in batch.fixes]
+    ahead = [(entry, when) for entry, when in stamped if ns(when) > latest_ns]
+    if not ahead:
+        return batch, ()
+    letters = tuple(_ahead(received, e, when, synced=e.clock_synced) for e, when in ahead)
+    kept = tuple(entry for entry, when in stamped if ns(when) <= latest_ns)
+    field = "items" if isinstance(batch, ObservationBatch) else "fixes"
+    return batch.model_copy(update={field: kept}), letters
+
+
+def _ahead(
+    received: Received,
+    entry: ObservationItem | PositionFix | Status,
+    when: datetime,
+    *,
+    synced: bool,
+) -> NewDeadLetter:
+    """A dead letter for ``entry``, stamped ``when``: too far ahead of the collector."""
+    what = {ObservationItem: "event", PositionFix: "fix", Status: "status"}[type(entry)]
+    ahead_s = (ns(when) - received.received_ns) / 1e9
+    reason = "clock_ahead" if synced else "clock_ahead_unsynced"
+    detail = (
+        f"{what} stamped {when.isoformat()}, {ahead_s:.0f} s ahead of the collector's clock"
+        f" (clock_synced={str(synced).lower()}); kept here, not applied"
+    )
+    payload = entry.model_dump_json(exclude_none=True).encode()
+    gateway = Topic.parse(received.topic).gateway
+    return NewDeadLetter(received.topic, gateway, reason, detail, payload)
+
+
 def _batch(
-    topic: Topic, batch: ObservationBatch | PositionBatch, read_point_name: ReadPointName
+    topic: Topic,
+    batch: ObservationBatch | PositionBatch,
+    quarantined: tuple[NewDeadLetter, ...],
+    read_point_name: ReadPointName,
 ) -> BatchWork:
     lines = tuple(batch_lines(topic.site, batch))
     sent_at = ns(batch.sent_at)
@@ -101,7 +158,10 @@ def _batch(
             )
             for f in batch.fixes
         )
-        return BatchWork(topic, batch.boot_id, batch.seq, sent_at, lines, positions=positions)
+        return BatchWork(
+            topic, batch.boot_id, batch.seq, sent_at, lines, positions=positions,
+            quarantined=quarantined,
+        )  # fmt: skip
     sightings = tuple(
         Sighting(
             epc=item.epc,
@@ -117,7 +177,10 @@ def _batch(
         )
         for item in batch.items
     )
-    return BatchWork(topic, batch.boot_id, batch.seq, sent_at, lines, sightings=sightings)
+    return BatchWork(
+        topic, batch.boot_id, batch.seq, sent_at, lines, sightings=sightings,
+        quarantined=quarantined,
+    )  # fmt: skip
 
 
 def _sscc(scheme: str, gs1_key: str | None) -> str | None:

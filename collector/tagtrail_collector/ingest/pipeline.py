@@ -33,6 +33,7 @@ from tagtrail_collector.ingest.decode import (
 from tagtrail_collector.ingest.stages import Stage, StageStopped
 from tagtrail_collector.ingest.subscriber import Received
 from tagtrail_collector.metrics import Metrics
+from tagtrail_collector.store.dead_letters import DeadLetters
 from tagtrail_collector.store.influx import Influx
 from tagtrail_collector.store.lineproto import describe
 from tagtrail_collector.store.points import ingest_point, ns
@@ -89,6 +90,7 @@ class Pipeline:
         inbox: queue.Queue[Received],
         influx: Influx,
         state: State,
+        dead_letters: DeadLetters,
         publish: Publish,
         read_point_name: ReadPointName,
         metrics: Metrics,
@@ -97,10 +99,12 @@ class Pipeline:
         self.inbox = inbox
         self.influx = influx
         self.state = state
+        self.dead_letters = dead_letters
         self.publish = publish
         self.read_point_name = read_point_name
         self.metrics = metrics
         self.codec = Codec(max_payload_bytes=settings.max_payload_bytes)
+        self._max_ahead_ns = int(settings.max_clock_ahead_s * 1e9)
         self.flushes = 0
 
     def run(self, stop: threading.Event) -> None:
@@ -139,7 +143,9 @@ class Pipeline:
                     continue
                 break
             deadline = deadline or time.monotonic() + self.settings.batch_max_delay_s
-            work = decode(received, self.codec, self.read_point_name)
+            work = decode(
+                received, self.codec, self.read_point_name, max_ahead_ns=self._max_ahead_ns
+            )
             works.append(work)
             points += len(work.lines) if isinstance(work, BatchWork) else 1
         self.metrics.queue_depth.set(self.inbox.qsize())
@@ -170,8 +176,8 @@ class Pipeline:
     def _finish(self, write: _Write, dead: list[Reject], stop: threading.Event) -> Flushed:
         """Stage 3: the registry projections and dead letters, then the acks."""
         self._retry("registry", stop, lambda: self._apply(write.batches, write.statuses))
-        rejects = list(write.rejects)
-        self._retry("registry", stop, lambda: self.state.add_dead_letters(rejects + dead))
+        rejects = list(write.rejects) + [q for b in write.batches for q in b.quarantined]
+        self._retry("registry", stop, lambda: self.dead_letters.add(rejects + dead))
         for reject in rejects:
             self.metrics.rejected.labels(reject.gateway_id or "unknown", reject.reason).inc()
         for letter in rejects + dead:

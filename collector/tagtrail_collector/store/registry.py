@@ -407,8 +407,9 @@ def _held_message(keys: list[str]) -> str:
     shown = ", ".join(k.split(":", 1)[1] for k in keys[:5])
     more = f" and {len(keys) - 5} more" if len(keys) > 5 else ""
     return (
-        f"identifier(s) already attached to an open shipment: {shown}{more}. An SSCC and every EPC that "
-        "encodes it are one identifier; it can be attached again once that shipment is closed"
+        f"identifier(s) already attached to an open shipment: {shown}{more}. An SSCC and every"
+        " EPC that encodes it are one identifier; it can be attached again once that shipment"
+        " is closed"
     )
 
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from tagtrail_collector.store.influx import Influx
+from tagtrail_collector.store.projection import Sighting
 
 _EPC: Final = re.compile(r"[0-9A-F]{4,124}")
 _ID: Final = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
@@ -52,6 +53,23 @@ class Series:
                 out.setdefault(str(row["epc"]), []).append(sighting)
         for sightings in out.values():
             sightings.sort()
+        return out
+
+    def observations(self, epcs: Sequence[str], until_ns: int) -> dict[str, list[Sighting]]:
+        """Per EPC, every stored sighting up to ``until_ns``, time-sorted (for a rebuild)."""
+        out: dict[str, list[Sighting]] = {}
+        for first in range(0, len(epcs), _EPCS_PER_QUERY):
+            group = epcs[first : first + _EPCS_PER_QUERY]
+            q = (
+                'SELECT "count", "lat", "lon", "fix_age_s", "scheme", "gs1_key", "site", '  # noqa: S608
+                f'"gateway", "read_point", "event", "epc" FROM "observation" '
+                f"WHERE ({_any_epc(group)}) AND time <= {int(until_ns)}"
+            )
+            for series in self.influx.query(q):
+                for row in series.rows():
+                    out.setdefault(str(row["epc"]), []).append(_sighting(row))
+        for sightings in out.values():
+            sightings.sort(key=lambda s: s.order)
         return out
 
     def sightings(
@@ -112,6 +130,17 @@ class Series:
             for series in self.influx.query(q)
             for row in series.rows()
         ]
+
+
+def _sighting(row: dict[str, Any]) -> Sighting:
+    scheme, key = row.get("scheme"), row.get("gs1_key")
+    sscc = key if isinstance(scheme, str) and scheme.startswith("sscc") and key else None
+    return Sighting(
+        epc=str(row["epc"]), time_ns=int(row["time"]), site=str(row["site"]),
+        gateway=str(row["gateway"]), read_point=str(row["read_point"]), event=str(row["event"]),
+        lat=row.get("lat"), lon=row.get("lon"), fix_age_s=row.get("fix_age_s"),
+        sscc=None if sscc is None else str(sscc),
+    )  # fmt: skip
 
 
 def _epc(epc: str) -> str:

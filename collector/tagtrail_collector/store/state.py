@@ -1,10 +1,11 @@
 """Projections kept on ingest (latest sighting per EPC, site visits, gateway positions and
-status, dead letters). What the API reads about shipments is in ``reads``."""
+status). What the API reads about shipments is in ``reads``; dead letters in ``dead_letters``."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any, Final
 
 from sqlalchemy import (
@@ -33,9 +34,7 @@ from tagtrail_collector.store.projection import (
     rebuild,
 )
 from tagtrail_collector.store.records import (
-    DeadLetter,
     GatewayPosition,
-    NewDeadLetter,
     row_dict,
 )
 
@@ -43,16 +42,30 @@ History = Callable[[Sequence[str], int], dict[str, list[tuple[int, str, str]]]]
 """(epcs, since_ns) -> per EPC its time-sorted (time_ns, site, gateway) sightings from since_ns,
 read from the time series in one query."""
 
+Observations = Callable[[Sequence[str], int], dict[str, list[Sighting]]]
+"""(epcs, until_ns) -> per EPC its every stored sighting up to until_ns, in order."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rebuilt:
+    """What a rebuild from the series did."""
+
+    epcs: int
+    located: int
+    visits: int
+
+
 _CHUNK: Final = 2000  # EPCs per IN (...) query: below SQLite's 32,766 host parameters
 
 
 class State:
     """The ingest-side projections. ``history`` re-reads an EPC's sightings for late data."""
 
-    def __init__(self, engine: Engine, *, history: History) -> None:
+    def __init__(self, engine: Engine, *, history: History, observations: Observations) -> None:
         self.engine = engine
         self.reader = reader(engine)
         self.history = history
+        self.observations = observations
 
     # ingest
 
@@ -105,6 +118,34 @@ class State:
         if rows:
             conn.execute(insert(table), rows)
 
+    def rebuild_from_series(self, epcs: Sequence[str], until_ns: int) -> Rebuilt:
+        """Derive the EPCs' latest sightings and visits again from the stored series, up to
+        ``until_ns`` (after a correction: points deleted from InfluxDB, a clock put right)."""
+        histories = self.observations(sorted(set(epcs)), until_ns)
+        loc, visits = schema.tag_locations, schema.tag_visits
+        rows = [_location_row(h[-1]) for h in histories.values() if h]
+        visit_rows = [
+            _visit_row(v)
+            for epc, h in histories.items()
+            for v in rebuild(epc, [(x.time_ns, x.site, x.gateway) for x in h])
+        ]
+        with translated(), self.engine.begin() as conn:
+            for chunk in _chunks(sorted(set(epcs))):
+                conn.execute(delete(loc).where(loc.c.epc.in_(chunk)))
+                conn.execute(delete(visits).where(visits.c.epc.in_(chunk)))
+            execute_many(conn, insert(loc), rows)
+            execute_many(conn, insert(visits), visit_rows)
+        return Rebuilt(epcs=len(set(epcs)), located=len(rows), visits=len(visit_rows))
+
+    def linked_epcs(self, epcs: Sequence[str], ssccs: Sequence[str]) -> list[str]:
+        """The EPCs themselves and every EPC seen carrying one of the SSCCs."""
+        t = schema.tag_locations
+        found = set(epcs)
+        if ssccs:
+            with translated(), self.reader.connect() as conn:
+                found |= set(conn.scalars(select(t.c.epc).where(t.c.sscc.in_(list(ssccs)))))
+        return sorted(found)
+
     def apply_positions(self, positions: Iterable[GatewayPosition]) -> None:
         """Keep each gateway's latest fix (greatest time)."""
         best: dict[str, GatewayPosition] = {}
@@ -138,25 +179,6 @@ class State:
                 _upsert(conn, table, "gateway_id", newer=lambda ex, t: ex.time >= t.time), [row]
             )
 
-    def add_dead_letters(self, letters: Sequence[NewDeadLetter]) -> None:
-        """Keep payloads that cannot be stored, in one transaction."""
-        if not letters:
-            return
-        now = time.time_ns()
-        rows = [
-            {
-                "received_at": now,
-                "topic": letter.topic[:300],
-                "gateway_id": letter.gateway_id,
-                "reason": letter.reason[:32],
-                "detail": letter.detail,
-                "payload": letter.payload,
-            }
-            for letter in letters
-        ]
-        with translated(), self.engine.begin() as conn:
-            conn.execute(insert(schema.dead_letters), rows)
-
     # queries
 
     def gateway_position(self, gateway_id: str) -> GatewayPosition | None:
@@ -164,20 +186,6 @@ class State:
         with translated(), self.reader.connect() as conn:
             row = conn.execute(select(table).where(table.c.gateway_id == gateway_id)).first()
         return None if row is None else GatewayPosition(**row_dict(row))
-
-    def dead_letters(self, *, after: int | None = None, limit: int = 100) -> list[DeadLetter]:
-        table = schema.dead_letters
-        query = select(table).order_by(table.c.id).limit(limit)
-        if after is not None:
-            query = query.where(table.c.id > after)
-        with translated(), self.reader.connect() as conn:
-            return [DeadLetter(**row_dict(row)) for row in conn.execute(query)]
-
-    def dead_letter_counts(self) -> dict[str, int]:
-        table = schema.dead_letters
-        query = select(table.c.reason, func.count()).group_by(table.c.reason)
-        with translated(), self.reader.connect() as conn:
-            return {reason: int(count) for reason, count in conn.execute(query)}
 
 
 def _write_visits(conn: Connection, plans: Iterable[VisitPlan]) -> None:
