@@ -154,7 +154,9 @@ def line_bodies(n: int) -> list[bytes]:
                 gateway=gateway, boot_id=uuid.UUID(int=1), seq=at + 1,
                 sent_at=T0, items=tuple(items[at : at + PER_BATCH]),
             )  # fmt: skip
-            received = Received(f"tagtrail/v1/{site}/{gateway}/obs", codec.encode(batch), 0)
+            received = Received(
+                f"tagtrail/v1/{site}/{gateway}/obs", codec.encode(batch), time.time_ns()
+            )
             work = decode(received, codec, lambda _g, _a: None, max_ahead_ns=300 * 10**9)
             if not isinstance(work, BatchWork):
                 raise SystemExit(f"the benchmark's own batch does not decode: {work}")

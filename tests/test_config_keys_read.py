@@ -43,9 +43,12 @@ def attributes_read(package: Path, *, declared_in: str) -> set[str]:
         tree = ast.parse(path.read_text(), str(path))
         scopes: list[ast.AST] = [tree]
         if path.name == declared_in:
-            scopes = [f for f in ast.walk(tree) if isinstance(f, ast.FunctionDef)]
-            scopes = [f for f in scopes if not any("validator" in ast.unparse(d)
-                                                   for d in f.decorator_list)]  # fmt: skip
+            methods = [f for f in ast.walk(tree) if isinstance(f, ast.FunctionDef)]
+            scopes = [
+                f
+                for f in methods
+                if not any("validator" in ast.unparse(d) for d in f.decorator_list)
+            ]
         for scope in scopes:
             for node in ast.walk(scope):
                 if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gc
 import os
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -52,20 +53,28 @@ def serve(config: ConfigOption = DEFAULT_CONFIG) -> None:
         collector = Collector(settings)
     except CollectorError as exc:
         raise _fail(exc) from None
+    api = settings.api
     server = uvicorn.Server(
         uvicorn.Config(
-            collector.app(),
-            host=settings.api.host,
-            port=settings.api.port,
-            log_config=None,
-            access_log=False,
+            collector.app(), host=api.host, port=api.port, log_config=None, access_log=False
         )
     )
+    ops = None
+    if api.metrics_port is not None:
+        ops = uvicorn.Server(
+            uvicorn.Config(
+                collector.ops_app(), host=api.metrics_host, port=api.metrics_port,
+                log_config=None, access_log=False,
+            )
+        )  # fmt: skip
+        threading.Thread(target=ops.run, name="ops-http", daemon=True).start()
     _tune_gc()
     collector.start()
     try:
         server.run()  # returns on SIGTERM/SIGINT (uvicorn installs the handlers)
     finally:
+        if ops is not None:
+            ops.should_exit = True
         collector.stop()
 
 

@@ -100,6 +100,15 @@ class ApiSection(_Section):
     port: Port = 8080
     page_size: Annotated[int, Field(ge=1, le=1000)] = 100
     stale_after_s: Positive = 900.0
+    max_body_bytes: Annotated[int, Field(ge=1024, le=64 * 1024 * 1024)] = 1024 * 1024
+    metrics_host: str = "127.0.0.1"
+    metrics_port: Port | None = None
+
+    @model_validator(mode="after")
+    def _own_metrics_port(self) -> ApiSection:
+        if self.metrics_port is not None and self.metrics_port == self.port:
+            raise ValueError("metrics_port must differ from port (or be left out)")
+        return self
 
 
 class LogSection(_Section):

@@ -16,7 +16,7 @@ from fastapi import FastAPI
 
 from tagtrail_collector.api.deps import Services
 from tagtrail_collector.api.directory import Directory
-from tagtrail_collector.api.main import create_app
+from tagtrail_collector.api.main import create_app, ops_app
 from tagtrail_collector.config import CollectorConfig
 from tagtrail_collector.errors import CollectorError
 from tagtrail_collector.ingest.pipeline import Pipeline
@@ -104,7 +104,12 @@ class Collector:
         )
 
     def app(self) -> FastAPI:
-        return create_app(self.services())
+        """The API; with ``/healthz`` and ``/metrics`` unless they have a port of their own."""
+        return create_app(self.services(), operations=self.config.api.metrics_port is None)
+
+    def ops_app(self) -> FastAPI:
+        """``/healthz`` and ``/metrics`` alone (served on ``api.metrics_port`` when set)."""
+        return ops_app(self.services())
 
     def start(self) -> None:
         self._thread.start()

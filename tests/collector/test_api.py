@@ -189,7 +189,9 @@ def test_locations_events_and_inventory_from_real_ingest(
         "gate-1-in",
         "gate-1",
     )
-    assert here["coordinates"] == {"lat": 51.95, "lon": 4.05, "source": "site", "time": None}
+    assert here["coordinates"] == {
+        "lat": 51.95, "lon": 4.05, "source": "site", "time": None, "age_s": None,
+    }  # fmt: skip
 
     moving = api.get(f"/v1/shipments/{by_sscc}/location", headers=alpha).json()
     assert moving["site"]["id"] == "truck-7"

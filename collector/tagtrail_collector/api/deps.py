@@ -55,7 +55,13 @@ _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="carrier
 ServicesDep = Annotated[Services, Depends(services)]
 
 
-async def principal(svc: ServicesDep, key: Annotated[str | None, Depends(_api_key)]) -> Principal:
+def principal(
+    request: Request, svc: ServicesDep, key: Annotated[str | None, Depends(_api_key)]
+) -> Principal:
+    """Who calls: checked already by the request guard for writes, else here."""
+    checked = getattr(request.state, "principal", None)
+    if isinstance(checked, Principal):
+        return checked
     return svc.registry.authenticate(key)
 
 

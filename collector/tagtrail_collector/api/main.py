@@ -7,9 +7,12 @@ from fastapi import Depends, FastAPI
 from tagtrail_collector import __version__
 from tagtrail_collector.api import admin, ops, problems, shipments
 from tagtrail_collector.api.deps import Services, known_query
+from tagtrail_collector.api.guard import RequestGuard
 
 
-def create_app(services: Services) -> FastAPI:
+def create_app(services: Services, *, operations: bool = True) -> FastAPI:
+    """The carriers' and admins' API; with ``operations`` also ``/healthz`` and ``/metrics``
+    (off when they are served on a port of their own, see ``ops_app``)."""
     app = FastAPI(
         title="tagtrail",
         version=__version__,
@@ -25,5 +28,20 @@ def create_app(services: Services) -> FastAPI:
     problems.install(app)
     app.include_router(shipments.router)
     app.include_router(admin.router)
+    if operations:
+        app.include_router(ops.router)
+    app.add_middleware(
+        RequestGuard,
+        max_body_bytes=services.settings.max_body_bytes,
+        authenticate=services.registry.authenticate,
+    )
+    return app
+
+
+def ops_app(services: Services) -> FastAPI:
+    """``/healthz`` and ``/metrics`` alone, for a port the carriers' entry point does not reach."""
+    app = FastAPI(title="tagtrail operations", version=__version__, docs_url=None,
+                  redoc_url=None, openapi_url=None)  # fmt: skip
+    app.state.services = services
     app.include_router(ops.router)
     return app

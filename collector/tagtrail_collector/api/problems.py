@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any, Final
 
@@ -28,7 +29,9 @@ _MEANING: Final = {
     401: "no API key, or one that is unknown or revoked",
     403: "the key may not use this endpoint (carrier and admin keys are separate)",
     404: "no such resource, or it belongs to another carrier",
-    409: "it exists already",
+    409: "it exists already, or an identifier is attached to another open shipment",
+    413: "the request body is over the collector's limit (api.max_body_bytes)",
+    415: "the request body is not JSON",
     422: "the request does not match the schema; `errors` lists each field",
     503: "the registry or InfluxDB is not reachable; try again",
 }
@@ -39,7 +42,13 @@ def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {code: {"model": Problem, "description": _MEANING[code]} for code in codes}
 
 
-def problem(status: int, detail: str, **extra: Any) -> JSONResponse:  # noqa: ANN401
+def problem(
+    status: int,
+    detail: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    **extra: Any,  # noqa: ANN401
+) -> JSONResponse:
     body = {
         "type": "about:blank",
         "title": HTTPStatus(status).phrase,
@@ -47,8 +56,10 @@ def problem(status: int, detail: str, **extra: Any) -> JSONResponse:  # noqa: AN
         "detail": detail,
         **extra,
     }
-    headers = {"WWW-Authenticate": 'ApiKey header="X-API-Key"'} if status == 401 else None
-    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+    sent = dict(headers or {})
+    if status == 401:
+        sent["WWW-Authenticate"] = 'ApiKey header="X-API-Key"'
+    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=sent or None)
 
 
 def install(app: FastAPI) -> None:
@@ -60,7 +71,9 @@ def install(app: FastAPI) -> None:
         detail = str(exc.detail)
         if exc.status_code == 400 and "parsing the body" in detail:  # FastAPI's own wording
             detail = "the request body is not valid JSON"
-        return problem(exc.status_code, detail)
+        if exc.status_code == 405:
+            detail = f"{detail}: this path takes {exc.headers.get('Allow') if exc.headers else '?'}"
+        return problem(exc.status_code, detail, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -112,7 +112,8 @@ class Coordinates(BaseModel):
         description="site: the site's registered coordinates; event-fix: the mobile gateway's "
         "position when it saw the tag; gateway-fix: the mobile gateway's latest position"
     )
-    time: datetime | None = None
+    time: datetime | None = Field(None, description="when this position was fixed (GPS)")
+    age_s: float | None = Field(None, description="seconds since that fix")
 
 
 class LocationOut(BaseModel):
@@ -124,8 +125,12 @@ class LocationOut(BaseModel):
     event: Literal["arrive", "observe", "depart"] | None = None
     epc: str | None = None
     time: datetime | None = Field(None, description="when the latest sighting happened")
-    age_s: float | None = Field(None, description="seconds since that sighting (or the fix)")
-    stale: bool = Field(default=False, description="older than the service's stale_after_s")
+    age_s: float | None = Field(None, description="seconds since that sighting")
+    stale: bool = Field(
+        default=False,
+        description="the evidence is older than the service's stale_after_s: the sighting, or "
+        "aboard a mobile gateway the fresher of the sighting and the gateway's fix",
+    )
     aboard_mobile_gateway: bool = False
     coordinates: Coordinates | None = None
 

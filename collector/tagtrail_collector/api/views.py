@@ -55,14 +55,22 @@ def site_ref(svc: Services, site_id: str) -> SiteRef:
 
 
 def location_out(svc: Services, shipment: Shipment) -> LocationOut:
+    """Where the shipment is: its latest sighting (``time``, ``age_s``) and, apart, the position
+    that stands for it (``coordinates`` with their own time and age). ``stale`` follows the
+    evidence: aboard a mobile gateway, the fresher of the sighting and the gateway's fix;
+    elsewhere the sighting."""
     seen = svc.reads.location(shipment.id)
     if seen is None:
         return LocationOut(shipment_id=shipment.id, located=False)
     gateway = svc.directory.gateway(seen.gateway)
     mobile = gateway.mobile if gateway is not None else seen.lat is not None
     aboard = mobile and seen.event != "depart"
-    coordinates, freshest = _coordinates(svc, seen, aboard=aboard)
-    age = max(0.0, (time.time_ns() - freshest) / 1e9)
+    now = time.time_ns()
+    coordinates = _coordinates(svc, seen, aboard=aboard, now_ns=now)
+    age = max(0.0, (now - seen.time_ns) / 1e9)
+    evidence = age
+    if aboard and coordinates is not None and coordinates.age_s is not None:
+        evidence = min(age, coordinates.age_s)
     return LocationOut(
         shipment_id=shipment.id,
         located=True,
@@ -73,31 +81,32 @@ def location_out(svc: Services, shipment: Shipment) -> LocationOut:
         epc=seen.epc,
         time=dt(seen.time_ns),
         age_s=age,
-        stale=age > svc.settings.stale_after_s,
+        stale=evidence > svc.settings.stale_after_s,
         aboard_mobile_gateway=aboard,
         coordinates=coordinates,
     )
 
 
-def _coordinates(svc: Services, seen: Sighting, *, aboard: bool) -> tuple[Coordinates | None, int]:
-    """The freshest position known for a sighting, and the time it stands for.
+def _coordinates(svc: Services, seen: Sighting, *, aboard: bool, now_ns: int) -> Coordinates | None:
+    """The freshest position known for a sighting.
 
     Aboard a mobile gateway: the gateway's latest fix or the fix stamped on the sighting,
     whichever is newer. Otherwise (or with neither) the site's registered coordinates.
     """
-    options: list[tuple[int, Coordinates]] = []
+    options: list[tuple[int, str, float, float]] = []
     fix = svc.state.gateway_position(seen.gateway) if aboard else None
     if fix is not None:
-        where = Coordinates(lat=fix.lat, lon=fix.lon, source="gateway-fix", time=dt(fix.time))
-        options.append((fix.time, where))
+        options.append((fix.time, "gateway-fix", fix.lat, fix.lon))
     if seen.lat is not None and seen.lon is not None:
         fixed_at = seen.time_ns - int((seen.fix_age_s or 0.0) * 1e9)
-        where = Coordinates(lat=seen.lat, lon=seen.lon, source="event-fix", time=dt(fixed_at))
-        options.append((fixed_at, where))
-    if options:
-        at, where = max(options, key=lambda option: option[0])
-        return where, max(at, seen.time_ns)
-    return _site_coordinates(svc, seen.site), seen.time_ns
+        options.append((fixed_at, "event-fix", seen.lat, seen.lon))
+    if not options:
+        return _site_coordinates(svc, seen.site)
+    at, source, lat, lon = max(options, key=lambda option: option[0])
+    return Coordinates(
+        lat=lat, lon=lon, source=source,  # type: ignore[arg-type]
+        time=dt(at), age_s=max(0.0, (now_ns - at) / 1e9),
+    )  # fmt: skip
 
 
 def _site_coordinates(svc: Services, site_id: str) -> Coordinates | None:
