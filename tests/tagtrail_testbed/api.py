@@ -15,11 +15,12 @@ from tagtrail_testbed.process import free_port
 
 
 @contextmanager
-def serve_api(collector: Any) -> Iterator[str]:
-    """Serve ``collector.app()``; yields the base URL; stops the server on exit."""
+def serve_api(collector: Any, *, app: str = "app") -> Iterator[str]:
+    """Serve ``collector.app()`` (or another of its apps, e.g. ``ops_app``); yields the base
+    URL; stops the server on exit."""
     port = free_port()
     config = uvicorn.Config(
-        collector.app(), host="127.0.0.1", port=port, log_config=None, access_log=False
+        getattr(collector, app)(), host="127.0.0.1", port=port, log_config=None, access_log=False
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)

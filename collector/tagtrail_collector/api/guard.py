@@ -15,6 +15,7 @@ from http import HTTPStatus
 from typing import Any, Final
 
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tagtrail_collector.errors import AuthError
@@ -24,8 +25,12 @@ _WRITES: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _PROBLEM: Final = b"application/problem+json"
 
 
-class _TooLarge(Exception):
-    """The body grew past the limit while it was being read."""
+class _TooLarge(HTTPException):
+    """The body grew past the limit while it was being read (an HTTPException, so that FastAPI's
+    body reading lets it through to the problem handlers instead of calling it bad JSON)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, _too_large(limit))
 
 
 class RequestGuard:
@@ -60,14 +65,14 @@ class RequestGuard:
 
         try:
             await self.app(scope, self._counted(receive), sending)
-        except _TooLarge:
+        except _TooLarge as exc:
             if not started:
-                await _problem(send, 413, self._too_large())
+                await _problem(send, 413, str(exc.detail))
 
     async def _refusal(self, scope: Scope, headers: dict[str, str]) -> tuple[int, str] | None:
         length = headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > self.max_body_bytes):
-            return 413, self._too_large()
+            return 413, _too_large(self.max_body_bytes)
         if scope["method"] not in _WRITES or not scope["path"].startswith("/v1/"):
             return None
         try:
@@ -90,13 +95,14 @@ class RequestGuard:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_body_bytes:
-                    raise _TooLarge
+                    raise _TooLarge(self.max_body_bytes)
             return message
 
         return counted
 
-    def _too_large(self) -> str:
-        return f"the request body is over {self.max_body_bytes} bytes"
+
+def _too_large(limit: int) -> str:
+    return f"the request body is over {limit} bytes"
 
 
 async def _problem(send: Send, status: int, detail: str) -> None:

@@ -26,10 +26,9 @@ def create_app(services: Services, *, operations: bool = True) -> FastAPI:
     )
     app.state.services = services
     problems.install(app)
-    app.include_router(shipments.router)
-    app.include_router(admin.router)
-    if operations:
-        app.include_router(ops.router)
+    app.state.routers = [shipments.router, admin.router, *([ops.router] if operations else [])]
+    for router in app.state.routers:
+        app.include_router(router)
     app.add_middleware(
         RequestGuard,
         max_body_bytes=services.settings.max_body_bytes,
@@ -43,5 +42,7 @@ def ops_app(services: Services) -> FastAPI:
     app = FastAPI(title="tagtrail operations", version=__version__, docs_url=None,
                   redoc_url=None, openapi_url=None)  # fmt: skip
     app.state.services = services
+    app.state.routers = [ops.router]
+    problems.install(app)
     app.include_router(ops.router)
     return app

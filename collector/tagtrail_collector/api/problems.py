@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
 from tagtrail_collector.api.schemas import Problem
@@ -67,13 +68,16 @@ def install(app: FastAPI) -> None:
     _document_media_type(app)
 
     @app.exception_handler(HTTPException)
-    async def _http(_request: Request, exc: HTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: HTTPException) -> JSONResponse:
         detail = str(exc.detail)
         if exc.status_code == 400 and "parsing the body" in detail:  # FastAPI's own wording
             detail = "the request body is not valid JSON"
+        headers = exc.headers
         if exc.status_code == 405:
-            detail = f"{detail}: this path takes {exc.headers.get('Allow') if exc.headers else '?'}"
-        return problem(exc.status_code, detail, headers=exc.headers)
+            allow = _allowed(request)
+            headers = {"Allow": allow}
+            detail = f"{detail}: this path takes {allow}"
+        return problem(exc.status_code, detail, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -86,6 +90,17 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(CollectorError)
     async def _domain(_request: Request, exc: CollectorError) -> JSONResponse:
         return problem(_status(exc), str(exc))
+
+
+def _allowed(request: Request) -> str:
+    """Every method the request's path takes (Starlette names only the first route's)."""
+    path = request.scope["path"]
+    methods: set[str] = set()
+    for router in request.app.state.routers:
+        for route in router.routes:
+            if isinstance(route, APIRoute) and route.path_regex.match(path):
+                methods |= route.methods or set()
+    return ", ".join(sorted(methods))
 
 
 _STATUS: Final = ((AuthError, 401), (Forbidden, 403), (NotFound, 404), (Conflict, 409))
