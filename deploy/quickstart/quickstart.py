@@ -158,12 +158,33 @@ def _wait(predicate: Callable[[], bool], timeout_s: float, poll_s: float = 0.1) 
 
 
 def port_free(port: int) -> bool:
+    """Whether our servers can bind ``port`` as they do: with SO_REUSEADDR, so that a port left
+    in TIME_WAIT by the last run counts as free."""
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((HOST, port))
         except OSError:
             return False
     return True
+
+
+def port_holder(port: int) -> str:
+    """Who listens on ``port``: "pid N (command)" when /proc says, else "another program"."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "0A":  # LISTEN
+                    inodes.add(fields[9])
+    for proc in Path("/proc").glob("[0-9]*"):
+        with contextlib.suppress(OSError):
+            for fd in (proc / "fd").iterdir():
+                if str(fd.readlink()).removeprefix("socket:[").removesuffix("]") in inodes:
+                    command = (proc / "comm").read_text().strip()
+                    return f"pid {proc.name} ({command})"
+    return "another program"
 
 
 def port_open(port: int) -> bool:
@@ -175,7 +196,8 @@ def port_open(port: int) -> bool:
 
 
 def choose_ports(previous: dict[str, int]) -> dict[str, int]:
-    """The same ports as last time when free, else the preferred ones, else any free one."""
+    """The same ports as last time when free, else the documented ones; a port that is taken
+    is named with what holds it, and another is used instead (the printed commands say which)."""
     ports: dict[str, int] = {}
     for name, preferred in PREFERRED_PORTS.items():
         for candidate in (previous.get(name), preferred):
@@ -186,6 +208,10 @@ def choose_ports(previous: dict[str, int]) -> dict[str, int]:
             with socket.socket() as sock:
                 sock.bind((HOST, 0))
                 ports[name] = sock.getsockname()[1]
+            say(
+                f"port {preferred} ({name}) is taken by {port_holder(preferred)}: "
+                f"using {ports[name]} instead"
+            )
     return ports
 
 

@@ -56,6 +56,10 @@ def set_value(path: Path, key: str, text: str) -> EdgeConfig:
         doc = tomlkit.parse(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError(f"cannot read config {path}: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path} is not UTF-8 text (a bad byte at offset {exc.start}); save it as UTF-8"
+        ) from None
     except ParseError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
     container: Any = doc

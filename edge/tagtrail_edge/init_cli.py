@@ -3,6 +3,7 @@ goes and written as commented TOML."""
 
 from __future__ import annotations
 
+import ssl
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -137,9 +138,11 @@ def _readers(ask: _Asker, specs: list[str] | None) -> list[dict[str, Any]]:
     _show_ports()
     while ask.flag(None, "Add a reader?", default=not readers):
         number = len(readers) + 1
+        taken = {r["name"] for r in readers}
         readers.append({
             "name": ask.value(
-                ReaderSection, "name", None, "Reader name", default=f"reader{number}"
+                ReaderSection, "name", None, "Reader name", default=f"reader{number}",
+                unlike=taken,
             ),
             "driver": ask.value(ReaderSection, "driver", None, "Driver (ascii, mercury)"),
             "path": ask.value(ReaderSection, "path", None, "Serial port"),
@@ -188,13 +191,24 @@ def _read_points(
 
 
 def _gps(ask: _Asker, spec: str | None, *, mobile: bool) -> dict[str, Any]:
+    from tagtrail_edge.errors import ConfigError  # noqa: PLC0415
+
+    if spec is not None or not ask.interactive:
+        return _gps_spec(spec or "none")
+    default = "gpsd" if mobile else "none"
+    while True:  # the last question: a wrong answer must not cost the ones before it
+        answer = ask.text(None, "GPS (none, nmea:PATH[:BAUD], gpsd[:HOST[:PORT]])", default=default)
+        try:
+            return _gps_spec(answer)
+        except ConfigError as exc:
+            typer.echo(f"  {exc}", err=True)
+
+
+def _gps_spec(spec: str) -> dict[str, Any]:
     from tagtrail_edge.config import GpsSection  # noqa: PLC0415
     from tagtrail_edge.config_file import check_setting  # noqa: PLC0415
     from tagtrail_edge.errors import ConfigError  # noqa: PLC0415
 
-    if spec is None:
-        default = "gpsd" if mobile else "none"
-        spec = ask.text(None, "GPS (none, nmea:PATH[:BAUD], gpsd[:HOST[:PORT]])", default=default)
     source, *rest = spec.split(":")
     if source == "none" and not rest:
         return {"source": "none"}
@@ -231,6 +245,7 @@ class _Asker:
         *,
         default: object = None,
         file: bool = False,
+        unlike: set[str] | frozenset[str] = frozenset(),
     ) -> Any:  # noqa: ANN401
         from tagtrail_edge.errors import ConfigError  # noqa: PLC0415
 
@@ -243,6 +258,9 @@ class _Asker:
             return _check(model, key, default if given is None else given, file=file)
         while True:
             answer = typer.prompt(question, default=default)
+            if answer in unlike:
+                typer.echo(f"  {key} = {answer!r}: taken already", err=True)
+                continue
             try:
                 return _check(model, key, answer, file=file)
             except ConfigError as exc:
@@ -292,7 +310,31 @@ def _check(model: type[BaseModel], key: str, value: object, *, file: bool) -> An
     checked = check_setting(model, key, value)
     if file and not Path(str(checked)).is_file():
         raise ConfigError(f"{key} = {str(checked)!r}: no such file")
+    if file and key in _PEM:
+        _check_pem(key, Path(str(checked)))
     return str(checked) if isinstance(checked, Path) else checked
+
+
+_PEM = {"ca_file": "CERTIFICATE", "cert_file": "CERTIFICATE", "key_file": "PRIVATE KEY"}
+
+
+def _check_pem(key: str, path: Path) -> None:
+    """The file holds what ``key`` names: a CA that loads as one, a certificate, a key."""
+    from tagtrail_edge.errors import ConfigError  # noqa: PLC0415
+
+    try:
+        text = path.read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{key} = {str(path)!r}: not a PEM file ({exc})") from None
+    if f"{_PEM[key]}-----" not in text:
+        raise ConfigError(f"{key} = {str(path)!r}: holds no PEM {_PEM[key].lower()}")
+    if key == "ca_file":
+        try:
+            ssl.create_default_context(cafile=str(path))
+        except ssl.SSLError as exc:
+            raise ConfigError(
+                f"{key} = {str(path)!r}: not a usable CA certificate: {exc}"
+            ) from None
 
 
 def _flag(model: type[BaseModel], key: str) -> str:

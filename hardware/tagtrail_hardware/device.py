@@ -124,10 +124,14 @@ class SerialDevice(Generic[T]):
             try:
                 port = open_serial(self.path, self.baudrate)
             except DeviceError as exc:
+                if attempt == 0:  # once per outage: the state and its detail say the rest
+                    _log.warning("device %s cannot be opened: %s; trying again", self.name, exc)
                 self._set_state("absent", str(exc))
                 stop.wait(self.backoff.delay(attempt))
                 attempt += 1
                 continue
+            if attempt:
+                _log.info("device %s opened after %d attempt(s)", self.name, attempt + 1)
             try:
                 self._set_state("starting", None)
                 self._session(port, sink, stop, on_ready=lambda: self._set_state("ok", None))

@@ -14,6 +14,7 @@ from tagtrail_protocol.errors import (
     UnsupportedVersion,
 )
 from tagtrail_protocol.models import (
+    MAX_SEQ,
     Ack,
     ClockSource,
     ClockState,
@@ -37,6 +38,7 @@ from tagtrail_protocol.topics import Kind, Topic, subscription
 from tagtrail_protocol.version import SCHEMA_MAJOR, SCHEMA_MINOR, SCHEMA_VERSION
 
 __all__ = [
+    "MAX_SEQ",
     "SCHEMA_MAJOR",
     "SCHEMA_MINOR",
     "SCHEMA_VERSION",

@@ -18,6 +18,7 @@ from tagtrail_edge.cli import app
 from tagtrail_edge.config import load_config
 from tagtrail_hardware.ports import denied_hint
 from tagtrail_hardware.virtual import VirtualSerialPort
+from tagtrail_testbed.pki import Pki
 
 runner = CliRunner()
 
@@ -29,8 +30,7 @@ FLAGS = [
 
 def test_init_from_flags_writes_a_commented_config_the_agent_accepts(tmp_path: Path) -> None:
     target = tmp_path / "edge.toml"
-    ca = tmp_path / "ca.crt"
-    ca.write_text("a CA")
+    ca = Pki(tmp_path / "pki").ca_cert
     result = runner.invoke(
         app, ["init", "-c", str(target), *FLAGS, "--ca-file", str(ca), "--no-input"]
     )
@@ -83,21 +83,29 @@ def test_init_names_what_is_wrong_and_writes_nothing(
 
 def test_init_asks_and_asks_again_until_an_answer_is_valid(tmp_path: Path) -> None:
     target = tmp_path / "edge.toml"
+    not_a_cert = tmp_path / "ca.crt"
+    not_a_cert.write_text("this is a text file, not a certificate\n")
     answers = [
         "Truck 9", "truck-9",  # refused (upper case, space), then accepted
         "yard-2", "y", "broker.local",
+        str(not_a_cert),  # refused: it must parse as a certificate
         "none",  # no CA: no TLS
         "",  # port: the default without TLS (1883)
         "",  # user: the gateway id
         "pw",
         "y", "cab", "mercury", "/dev/ttyUSB1", "",  # one reader, default baud
+        "y", "cab", "cab-2", "ascii", "/dev/ttyUSB2", "",  # the same name is refused
         "n",
         "",  # outbox: default
+        "satellite",  # the last answer is wrong: asked again, the others kept
         "nmea:/dev/ttyACM0:4800",
     ]  # fmt: skip
     result = runner.invoke(app, ["init", "-c", str(target)], input="\n".join(answers) + "\n")
     assert result.exit_code == 0, result.output
     assert "'T' at position 0" in result.output
+    assert "holds no PEM certificate" in result.output
+    assert "'cab': taken already" in result.output
+    assert "--gps 'satellite'" in result.output
     settings = load_config(target)
     assert (settings.gateway.id, settings.gateway.mobile) == ("truck-9", True)
     assert (settings.mqtt.port, settings.mqtt.ca_file, settings.mqtt.username) == (
@@ -106,8 +114,8 @@ def test_init_asks_and_asks_again_until_an_answer_is_valid(tmp_path: Path) -> No
     assert settings.mqtt.password is not None
     assert settings.mqtt.password.get_secret_value() == "pw"
     assert [(r.name, r.driver, r.baudrate) for r in settings.readers] == [
-        ("cab", "mercury", 115200)
-    ]
+        ("cab", "mercury", 115200), ("cab-2", "ascii", 115200),
+    ]  # fmt: skip
     assert (settings.gps.source, settings.gps.path, settings.gps.baudrate) == (
         "nmea", "/dev/ttyACM0", 4800,
     )  # fmt: skip

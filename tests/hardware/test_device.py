@@ -50,3 +50,23 @@ def test_a_vanished_port_and_a_driver_bug_both_end_in_a_reopen(run_device: RunDe
         assert device.status().state == "ok"
         assert device.status().reopens == 3
         assert running.thread.is_alive()
+
+
+def test_a_device_missing_at_start_up_is_logged_reported_and_retried(
+    run_device: RunDevice, tmp_path: Any, caplog: Any
+) -> None:
+    """A reader unplugged when the agent starts: one log line, 'absent' with the reason in
+    status, and reading starts by itself once it is there."""
+    missing = tmp_path / "ttyUSB7"
+    device = _Failing(str(missing), [])
+    with caplog.at_level("INFO", logger="tagtrail_hardware.device"):
+        running = run_device(device)
+        running.wait_for(lambda: device.status().state == "absent")
+        assert str(missing) in (device.status().detail or "")
+        with VirtualSerialPort() as port:
+            missing.symlink_to(port.device_path)
+            running.wait_for(lambda: running.items == [1], timeout=15)
+            assert device.status().state == "ok"
+    opened = [r.message for r in caplog.records if "cannot be opened" in r.message]
+    assert len(opened) == 1  # once for the outage, not once per retry
+    assert any("opened after" in r.message for r in caplog.records)

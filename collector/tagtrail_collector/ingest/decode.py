@@ -13,10 +13,12 @@ time no later sighting can beat. The rest of its batch goes on, and the batch is
 
 from __future__ import annotations
 
+import json
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final
+from typing import Any, Final
 from uuid import UUID
 
 from tagtrail_collector.ingest.subscriber import Received
@@ -24,7 +26,9 @@ from tagtrail_collector.store.points import batch_lines, ns, status_point
 from tagtrail_collector.store.projection import Sighting
 from tagtrail_collector.store.records import GatewayPosition, NewDeadLetter
 from tagtrail_protocol import (
+    MAX_SEQ,
     Codec,
+    Kind,
     ObservationBatch,
     ObservationItem,
     Ping,
@@ -36,6 +40,7 @@ from tagtrail_protocol import (
 )
 
 KEEP_OF_TOO_LARGE: Final = 64 * 1024
+_ZLIB_FIRST_BYTE: Final = 0x78
 
 ReadPointName = Callable[[str, int], str | None]
 """(gateway, antenna) -> the registered read point name, if any."""
@@ -73,7 +78,20 @@ class PingWork:
 Reject = NewDeadLetter
 """A payload that failed decoding, for the dead-letter table."""
 
-Work = BatchWork | StatusWork | PingWork | Reject
+
+@dataclass(frozen=True, slots=True)
+class RefusedBatch:
+    """A gateway's batch that can never be stored, as bytes that do not decode whatever the
+    tries, but that still name their (boot id, sequence): dead-lettered, and answered with an
+    ack that rejects it, so the gateway drops it (counted) instead of sending it for ever."""
+
+    topic: Topic
+    boot_id: UUID
+    seq: int
+    letter: NewDeadLetter
+
+
+Work = BatchWork | StatusWork | PingWork | Reject | RefusedBatch
 
 
 def decode(
@@ -89,7 +107,8 @@ def decode(
         if exc.reason == "too_large" and len(payload) > KEEP_OF_TOO_LARGE:
             payload = payload[:KEEP_OF_TOO_LARGE]
             detail = f"{detail}; its first {KEEP_OF_TOO_LARGE} bytes are kept"
-        return Reject(received.topic, gateway, exc.reason, detail, payload)
+        letter = Reject(received.topic, gateway, exc.reason, detail, payload)
+        return _refused(received, letter, codec.max_payload_bytes) or letter
     latest = received.received_ns + max_ahead_ns
     if isinstance(message, Status):
         if ns(message.time) > latest:
@@ -103,6 +122,36 @@ def decode(
     return Reject(
         received.topic, gateway, "topic_mismatch", "acks are not accepted", received.payload
     )
+
+
+def _refused(received: Received, letter: NewDeadLetter, max_bytes: int) -> RefusedBatch | None:
+    """The refusal of a batch whose JSON names its gateway, boot id and sequence, if it does."""
+    try:
+        topic = Topic.parse(received.topic)
+    except ProtocolError:
+        return None
+    if topic.kind not in (Kind.OBS, Kind.POS):
+        return None
+    obj = _loose_json(received.payload, max_bytes)
+    seq = obj.get("seq")
+    if obj.get("gateway") != topic.gateway or type(seq) is not int or not 0 <= seq <= MAX_SEQ:
+        return None
+    try:
+        boot_id = UUID(str(obj.get("boot_id")))
+    except ValueError:
+        return None
+    return RefusedBatch(topic, boot_id, seq, letter)
+
+
+def _loose_json(payload: bytes, max_bytes: int) -> dict[str, Any]:
+    """The payload's top-level JSON object, however invalid for the schema ({} if none)."""
+    try:
+        if payload[:1] == bytes([_ZLIB_FIRST_BYTE]):
+            payload = zlib.decompressobj().decompress(payload, max_bytes)
+        obj = json.loads(payload)
+    except (ValueError, zlib.error, RecursionError):
+        return {}
+    return obj if isinstance(obj, dict) else {}
 
 
 def _quarantine(

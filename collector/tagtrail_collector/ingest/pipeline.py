@@ -25,6 +25,7 @@ from tagtrail_collector.ingest.decode import (
     BatchWork,
     PingWork,
     ReadPointName,
+    RefusedBatch,
     Reject,
     StatusWork,
     Work,
@@ -38,7 +39,7 @@ from tagtrail_collector.store.influx import Influx
 from tagtrail_collector.store.lineproto import describe
 from tagtrail_collector.store.points import ingest_point, ns
 from tagtrail_collector.store.state import State
-from tagtrail_protocol import Ack, Codec, Kind, Topic
+from tagtrail_protocol import Ack, Codec, Kind, Rejection, Topic
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -63,6 +64,7 @@ class _Write:
     statuses: tuple[StatusWork, ...]
     rejects: tuple[Reject, ...]
     pings: tuple[PingWork, ...]
+    refused: tuple[RefusedBatch, ...]
 
     @classmethod
     def of(cls, works: list[Work]) -> _Write:
@@ -71,6 +73,7 @@ class _Write:
             tuple(w for w in works if isinstance(w, StatusWork)),
             tuple(w for w in works if isinstance(w, Reject)),
             tuple(w for w in works if isinstance(w, PingWork)),
+            tuple(w for w in works if isinstance(w, RefusedBatch)),
         )
 
 
@@ -176,13 +179,17 @@ class Pipeline:
     def _finish(self, write: _Write, dead: list[Reject], stop: threading.Event) -> Flushed:
         """Stage 3: the registry projections and dead letters, then the acks."""
         self._retry("registry", stop, lambda: self._apply(write.batches, write.statuses))
-        rejects = list(write.rejects) + [q for b in write.batches for q in b.quarantined]
+        rejects = [
+            *write.rejects,
+            *(q for b in write.batches for q in b.quarantined),
+            *(r.letter for r in write.refused),
+        ]
         self._retry("registry", stop, lambda: self.dead_letters.add(rejects + dead))
         for reject in rejects:
             self.metrics.rejected.labels(reject.gateway_id or "unknown", reject.reason).inc()
         for letter in rejects + dead:
             self.metrics.dead_lettered.labels(letter.gateway_id or "unknown", letter.reason).inc()
-        acks = self._acknowledge(write.batches)
+        acks = self._acknowledge(write.batches) + self._reject(write.refused)
         self._answer(write.pings)
         self.flushes += 1
         points = sum(len(b.lines) for b in write.batches) + len(write.statuses)
@@ -237,6 +244,19 @@ class Pipeline:
             )
             if self.publish(str(topic), self.codec.encode(ack)):
                 self.metrics.acked.labels(topic.gateway).inc(len(seqs))
+        return len(groups)
+
+    def _reject(self, refused: tuple[RefusedBatch, ...]) -> int:
+        """Tell gateways which batches will never be stored (they drop and count them)."""
+        groups: dict[tuple[Topic, UUID], dict[int, str]] = defaultdict(dict)
+        for work in refused:
+            groups[(work.topic.sibling(Kind.ACK), work.boot_id)][work.seq] = work.letter.reason
+        for (topic, boot_id), seqs in groups.items():
+            ack = Ack(
+                gateway=topic.gateway, boot_id=boot_id, time=datetime.now(UTC),
+                rejected=tuple(Rejection(seq=s, reason=r) for s, r in sorted(seqs.items())),
+            )  # fmt: skip
+            self.publish(str(topic), self.codec.encode(ack))
         return len(groups)
 
     def _answer(self, pings: tuple[PingWork, ...]) -> None:
