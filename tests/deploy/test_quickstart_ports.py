@@ -28,7 +28,7 @@ def quickstart() -> ModuleType:
 
 
 def test_a_taken_port_is_named_with_its_holder(
-    quickstart: ModuleType, capsys: pytest.CaptureFixture[str]
+    quickstart: ModuleType, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with socket.socket() as held:
         held.bind(("127.0.0.1", 0))
@@ -36,7 +36,7 @@ def test_a_taken_port_is_named_with_its_holder(
         port = held.getsockname()[1]
         assert not quickstart.port_free(port)
         assert quickstart.port_holder(port).startswith(f"pid {os.getpid()} (")
-        quickstart.PREFERRED_PORTS = {"api": port}
+        monkeypatch.setattr(quickstart, "PREFERRED_PORTS", {"api": port})
         chosen = quickstart.choose_ports({})
     assert chosen["api"] != port
     said = capsys.readouterr().err
