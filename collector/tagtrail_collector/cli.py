@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from tagtrail_collector.errors import CollectorError
-from tagtrail_collector.provision_cli import broker_app, gateways_app
+from tagtrail_collector.provision_cli import broker_app, gateways_app, influx_app
 
 if TYPE_CHECKING:
     from tagtrail_collector.store.registry import Registry
@@ -25,6 +25,7 @@ admin_app = typer.Typer(no_args_is_help=True, help="Registry set-up: keys, carri
 app.add_typer(admin_app, name="admin")
 app.add_typer(broker_app, name="broker")
 app.add_typer(gateways_app, name="gateways")
+app.add_typer(influx_app, name="influx")
 ConfigOption = Annotated[
     Path, typer.Option("--config", "-c", help="collector config (env TAGTRAIL_COLLECTOR_CONFIG)")
 ]

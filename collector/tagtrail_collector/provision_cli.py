@@ -161,3 +161,45 @@ def revoke(
     if not found:
         raise _fail(ValueError(f"{gateway!r} has no broker account in {broker_dir}"))
     typer.echo(f"revoked {gateway}; {RELOAD_HINT}", err=True)
+
+
+influx_app = typer.Typer(no_args_is_help=True, help="InfluxDB: the accounts on a new server.")
+
+
+@influx_app.command("init")
+def influx_init(
+    *,
+    env_file: Annotated[
+        Path, typer.Option(help="the collector's environment file, to add its InfluxDB account")
+    ],
+    admin_file: Annotated[
+        Path, typer.Option(help="where the admin's password is kept (mode 0600)")
+    ],
+    url: Annotated[str, typer.Option(help="InfluxDB's HTTP API")] = "http://127.0.0.1:8086",
+) -> None:
+    """On a new InfluxDB 1.x with authentication on: create an admin (its password goes to
+    --admin-file) and the collector's user (added to --env-file as
+    TAGTRAIL_COLLECTOR_INFLUX__USERNAME/PASSWORD). Does nothing when the server has users.
+
+    Example: tagtrail-collector influx init --env-file /etc/tagtrail/collector.env
+    --admin-file /etc/tagtrail/influxdb-admin.env
+    """
+    from tagtrail_collector.provision.influxdb import provision_accounts  # noqa: PLC0415
+
+    try:
+        made = provision_accounts(url)
+    except CollectorError as exc:
+        raise _fail(exc) from None
+    if made is None:
+        typer.echo(f"InfluxDB at {url} has users already: nothing changed", err=True)
+        return
+    admin_file.parent.mkdir(parents=True, exist_ok=True)
+    admin_file.touch(mode=0o600)
+    admin_file.write_text(f"INFLUX_USERNAME=admin\nINFLUX_PASSWORD={made.admin_password}\n")
+    with env_file.open("a") as env:
+        env.write(
+            f"TAGTRAIL_COLLECTOR_INFLUX__USERNAME={made.collector_user}\n"
+            f"TAGTRAIL_COLLECTOR_INFLUX__PASSWORD={made.collector_password}\n"
+        )
+    typer.echo(f"InfluxDB accounts made: admin (password in {admin_file}), "
+               f"{made.collector_user} (in {env_file})", err=True)  # fmt: skip

@@ -2,8 +2,9 @@
 # Installs the tagtrail edge agent on a gateway (Debian or Raspberry Pi OS, arm64 or amd64).
 # Usage: sudo deploy/edge/install-gateway.sh [--config FILE] [--ca FILE] [--no-start]
 #   --config FILE  the gateway's edge.toml (e.g. from `tagtrail-collector gateways provision`
-#                  merged with its readers); without it an existing /etc/tagtrail/edge.toml is
-#                  kept, or `tagtrail-edge init` asks for one
+#                  merged with its readers); it replaces an existing /etc/tagtrail/edge.toml
+#                  (kept beside it, dated); without it an existing one is kept, or
+#                  `tagtrail-edge init` asks for one
 #   --ca FILE      the CA certificate that signed the broker's, installed as /etc/tagtrail/ca.crt
 #   --no-start     install everything but do not enable and start the service
 # Run it again to upgrade: the packages are reinstalled, configs are kept, the service restarts.
@@ -20,7 +21,7 @@ while [ $# -gt 0 ]; do
         --config) config="${2:?--config needs a file}"; shift ;;
         --ca) ca="${2:?--ca needs a file}"; shift ;;
         --no-start) start=0 ;;
-        -h|--help) sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) die "unknown argument: $1 (try --help)" ;;
     esac
     shift
@@ -32,15 +33,19 @@ staged || install_os_packages python3 python3-venv
 ensure_service_user dialout
 install_packages protocol hardware edge
 edge="$DESTDIR$PREFIX/venv/bin/tagtrail-edge"
+link_command tagtrail-edge
 
 mkdir -p "$DESTDIR$ETC_DIR"
 [ -z "$ca" ] || install_file "$ca" "$ETC_DIR/ca.crt" 0644
 if [ -n "$config" ]; then
-    install_file "$config" "$ETC_DIR/edge.toml" 0640
+    "$edge" config validate "$config" >/dev/null || die "$config is not valid (see above)"
+    replace_file "$config" "$ETC_DIR/edge.toml" 0640
 elif [ ! -e "$DESTDIR$ETC_DIR/edge.toml" ]; then
     say "no config yet: tagtrail-edge init asks for one"
     "$edge" init --config "$DESTDIR$ETC_DIR/edge.toml"
     staged || chgrp "$SERVICE_USER" "$DESTDIR$ETC_DIR/edge.toml"
+else
+    say "keeping existing $ETC_DIR/edge.toml"
 fi
 "$edge" config validate "$DESTDIR$ETC_DIR/edge.toml" >/dev/null ||
     die "$ETC_DIR/edge.toml is not valid (see above); fix it and run this again"
@@ -55,6 +60,6 @@ if [ -n "$DESTDIR" ]; then
 fi
 if [ "$start" -eq 1 ]; then
     enable_units tagtrail-edge.service
-    staged || say "started; check it with: sudo -u $SERVICE_USER $PREFIX/venv/bin/tagtrail-edge doctor -c $ETC_DIR/edge.toml"
+    staged || say "started; check it with: sudo -u $SERVICE_USER tagtrail-edge doctor -c $ETC_DIR/edge.toml"
 fi
-say "installed: $PREFIX/venv, $ETC_DIR/edge.toml, $UNIT_DIR/tagtrail-edge.service"
+say "installed: $PREFIX/venv (tagtrail-edge on the PATH), $ETC_DIR/edge.toml, $UNIT_DIR/tagtrail-edge.service"

@@ -94,3 +94,23 @@ enable_units() {
     systemctl enable "$@"
     systemctl restart "$@"
 }
+
+# link_command NAME: $PREFIX/venv/bin/NAME on the PATH as /usr/local/bin/NAME, so that the
+# commands the docs give work as written (sudo NAME ...).
+link_command() {
+    mkdir -p "$DESTDIR/usr/local/bin"
+    ln -sfn "$PREFIX/venv/bin/$1" "$DESTDIR/usr/local/bin/$1"
+}
+
+# replace_file SOURCE TARGET MODE: installs SOURCE as TARGET; an existing, different TARGET is
+# kept beside it as TARGET.<time> (the operator asked for the new one, and loses nothing).
+replace_file() {
+    local source="$1" target="$DESTDIR$2" mode="$3" kept
+    if [ -e "$target" ] && ! cmp -s "$source" "$target"; then
+        kept="$target.$(date -u +%Y%m%dT%H%M%SZ)"
+        cp -p "$target" "$kept"
+        say "replacing $2 (the previous one is kept as ${kept#"$DESTDIR"})"
+        rm -f "$target"
+    fi
+    install_file "$source" "$2" "$mode"
+}

@@ -211,6 +211,11 @@ class EdgeConfig(BaseSettings):
         for point in self.read_points:
             if point.reader not in names:
                 raise ValueError(f"read point {point.name!r} names unknown reader {point.reader!r}")
+        if not self.readers and self.gps.source == "none":
+            raise ValueError(
+                "nothing to read: add a [[readers]] section (tagtrail-edge init asks for one)"
+                ' or a GPS ([gps] source = "nmea" or "gpsd")'
+            )
         return self
 
     def thresholds_for(self, read_point: str) -> Thresholds:

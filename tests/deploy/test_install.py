@@ -73,12 +73,31 @@ def test_gateway_install(tmp_path: Path) -> None:
     # The installed agent is a working program, from the installed venv.
     version = subprocess.run([str(program), "version"], capture_output=True, text=True, check=False)
     assert version.returncode == 0, version.stderr
-    # Again (an upgrade): the operator's config is kept, everything else is redone.
+    link = destdir / "usr" / "local" / "bin" / "tagtrail-edge"
+    assert link.is_symlink()
+    assert str(link.readlink()) == "/opt/tagtrail/venv/bin/tagtrail-edge"  # as the docs call it
+    # Again without --config (an upgrade): the operator's config is kept.
     (etc / "edge.toml").write_text((etc / "edge.toml").read_text() + "\n# edited on site\n")
-    second = run(argv, destdir)
+    upgrade = [a for a in argv if a not in ("--config", str(DEPLOY / "edge" / "edge.example.toml"))]
+    second = run(upgrade, destdir)
     assert second.returncode == 0, second.stderr[-3000:]
     assert "keeping existing /etc/tagtrail/edge.toml" in second.stderr
     assert (etc / "edge.toml").read_text().endswith("# edited on site\n")
+    # With --config: the new one replaces it, and the old one is kept beside it.
+    third = run(argv, destdir)
+    assert third.returncode == 0, third.stderr[-3000:]
+    assert "replacing /etc/tagtrail/edge.toml (the previous one is kept as" in third.stderr
+    assert (etc / "edge.toml").read_text() == (DEPLOY / "edge" / "edge.example.toml").read_text()
+    kept = list(etc.glob("edge.toml.*"))
+    assert len(kept) == 1
+    assert kept[0].read_text().endswith("# edited on site\n")
+    # A provisioned snippet that reads nothing is refused, and nothing is replaced.
+    empty = tmp_path / "snippet.toml"
+    empty.write_text('[gateway]\nid = "gate-9"\nsite = "port-rtm"\n')
+    refused = run([argv[0], "--config", str(empty), "--no-start"], destdir)
+    assert refused.returncode != 0
+    assert "nothing to read" in refused.stderr
+    assert (etc / "edge.toml").read_text() == (DEPLOY / "edge" / "edge.example.toml").read_text()
 
 
 @pytest.mark.timeout(900)
@@ -107,6 +126,12 @@ def test_server_install(tmp_path: Path) -> None:
     assert [line.split(":")[0] for line in (conf_d / "passwd").read_text().splitlines()] == [
         "collector"
     ]
+    collector_toml = (destdir / "etc" / "tagtrail" / "collector.toml").read_text()
+    assert 'host = "broker.example.net"' in collector_toml  # the --broker-host given
+    link = destdir / "usr" / "local" / "bin" / "tagtrail-collector"
+    assert str(link.readlink()) == "/opt/tagtrail/venv/bin/tagtrail-collector"
+    # Not started: it says how to start InfluxDB and make its accounts before the collector.
+    assert "tagtrail-collector influx init" in first.stderr
     env = (destdir / "etc" / "tagtrail" / "collector.env").read_text()
     assert env.startswith("TAGTRAIL_COLLECTOR_MQTT__PASSWORD=")
     assert len(env.strip().split("=", 1)[1]) >= 24

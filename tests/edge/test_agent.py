@@ -39,6 +39,8 @@ def settings(tmp_path: Path, port: int, **sections: Any) -> EdgeConfig:
         "outbox": {"path": tmp_path / "outbox.db"},
         "smoothing": {"observe_count": 2, "observe_s": 0.5, "lost_s": 0.5},
     }  # fmt: skip
+    if "readers" not in sections and "gps" not in sections:  # something to read, unplugged
+        base["readers"] = [{"name": "idle", "driver": "ascii", "path": "/dev/tagtrail-unplugged"}]
     for key, value in sections.items():
         base[key] = {**base.get(key, {}), **value} if isinstance(value, dict) else value
     return EdgeConfig(**base)
@@ -191,6 +193,7 @@ def test_last_will_says_offline_when_the_agent_is_killed(
         f'[gateway]\nid = "gate-1"\nsite = "port-rtm"\n'
         f"[mqtt]\nport = {broker.port}\nkeepalive_s = 5\n"
         f'[outbox]\npath = "{tmp_path / "outbox.db"}"\n'
+        '[[readers]]\nname = "dock"\ndriver = "ascii"\npath = "/dev/tagtrail-unplugged"\n'
     )
     agent = subprocess.Popen([str(AGENT), "run", "--config", str(cfg)], stderr=subprocess.DEVNULL)
     wait(lambda: retained_status(broker.port).state.value == "online")

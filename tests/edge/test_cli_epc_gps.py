@@ -264,7 +264,7 @@ def test_outbox_status_reads_a_live_outbox_without_changing_it(tmp_path: Path) -
 
     config = tmp_path / "edge.toml"
     config.write_text(
-        f'[gateway]\nid = "gate-1"\nsite = "port-a"\n'
+        f'[gateway]\nid = "gate-1"\nsite = "port-a"\n[gps]\nsource = "gpsd"\n'
         f'[outbox]\npath = "{tmp_path / "outbox.db"}"\ncap_mb = 8\n'
     )
     outbox = Outbox.open(load_config(config).outbox.settings())  # the agent holds it open
@@ -293,7 +293,8 @@ def test_outbox_status_reads_a_live_outbox_without_changing_it(tmp_path: Path) -
 def test_outbox_status_says_what_is_wrong(tmp_path: Path) -> None:
     config = tmp_path / "edge.toml"
     config.write_text(
-        f'[gateway]\nid = "gate-1"\nsite = "port-a"\n[outbox]\npath = "{tmp_path}/none.db"\n'
+        f'[gateway]\nid = "gate-1"\nsite = "port-a"\n[gps]\nsource = "gpsd"\n'
+        f'[outbox]\npath = "{tmp_path}/none.db"\n'
     )
     missing = runner.invoke(app, ["outbox", "status", "--config", str(config)])
     assert missing.exit_code == 1
@@ -315,7 +316,7 @@ def _files(folder: Path) -> dict[str, bytes]:
 def test_config_shows_effective_values_and_never_a_secret(tmp_path: Path) -> None:
     config = tmp_path / "edge.toml"
     config.write_text(
-        '[gateway]\nid = "gate-1"\nsite = "port-a"\n'
+        '[gateway]\nid = "gate-1"\nsite = "port-a"\n[gps]\nsource = "gpsd"\n'
         '[mqtt]\nhost = "broker.example"\nusername = "gate-1"\npassword = "s3cret-pw"\n'
     )
     shown = runner.invoke(app, ["config", "show", "--config", str(config)])

@@ -31,10 +31,14 @@ OTHER = "E2801160600002054E4E8F2B"  # a chip's factory EPC: not GS1
 EDGE = str(Path(sys.executable).parent / "tagtrail-edge")
 
 
+GPS_ONLY = '[gps]\nsource = "gpsd"\n'  # something to read: a config needs it
+
+
 def write_config(folder: Path, body: str) -> Path:
     config = folder / "edge.toml"
     config.write_text(
-        f'[gateway]\nid = "gate-1"\nsite = "port-a"\n[outbox]\npath = "{folder / "ob.db"}"\n{body}'
+        f'[gateway]\nid = "gate-1"\nsite = "port-a"\n[outbox]\npath = "{folder / "ob.db"}"\n'
+        f"{body or GPS_ONLY}"
     )
     return config
 

@@ -20,14 +20,15 @@ class InfluxServer(Service):
     """A running ``influxd``. Use as a context manager.
 
     With ``auth=True`` an admin user is created at start (``admin_user``/``admin_password``)
-    and every request made through this object authenticates as it.
+    and every request made through this object authenticates as it; ``create_admin=False``
+    leaves a new server without any user, as the OS package installs it.
     """
 
     name = "influxd"
     host = "127.0.0.1"
     start_timeout = 60.0
 
-    def __init__(self, *, auth: bool = False) -> None:
+    def __init__(self, *, auth: bool = False, create_admin: bool = True) -> None:
         super().__init__()
         self.auth = auth
         self.admin_user = "admin"
@@ -39,7 +40,7 @@ class InfluxServer(Service):
         self._start()
         try:
             self.client.base_url = httpx.URL(self.url)
-            if auth:
+            if auth and create_admin:
                 self._create_admin()
         except BaseException:
             self.close()

@@ -8,8 +8,13 @@ shards.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
+
+import httpx
+
+from tagtrail_collector.errors import ProvisionError
 
 _TEMPLATE = """\
 # InfluxDB 1.x for tagtrail (generated). Check with: influxd config -config <this file>
@@ -69,3 +74,43 @@ def render_influxdb_conf(layout: InfluxLayout) -> str:
         auth="true" if layout.auth else "false",
         log_level=layout.log_level,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class InfluxAccounts:
+    """What ``provision_accounts`` made: an admin for the operator, a user for the collector."""
+
+    admin_password: str
+    collector_user: str
+    collector_password: str
+
+
+def provision_accounts(url: str, *, collector_user: str = "collector") -> InfluxAccounts | None:
+    """On an InfluxDB 1.x with authentication on and no user yet, create an admin and the
+    collector's user (an admin too: InfluxDB 1.x lets only admins create the database and its
+    retention policy, which the collector does at start). None when it has users already."""
+    admin_password, password = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+    with httpx.Client(base_url=url, timeout=10.0) as client:
+        create = "CREATE USER {} WITH PASSWORD '{}' WITH ALL PRIVILEGES"
+        try:
+            first = client.post("/query", data={"q": create.format("admin", admin_password)})
+        except httpx.HTTPError as exc:
+            raise ProvisionError(f"InfluxDB at {url} does not answer: {exc}") from None
+        if first.status_code in (401, 403):
+            return None  # users exist: the first account can only be made once
+        _check(first, "create the admin user")
+        made = client.post(
+            "/query",
+            auth=("admin", admin_password),
+            data={"q": create.format(collector_user, password)},
+        )
+        _check(made, "create the collector's user")
+    return InfluxAccounts(admin_password, collector_user, password)
+
+
+def _check(response: httpx.Response, what: str) -> None:
+    json_body = response.headers.get("content-type", "").startswith("application/json")
+    body = response.json() if json_body else {}
+    errors = [r["error"] for r in body.get("results", []) if "error" in r]
+    if response.status_code != 200 or errors or "error" in body:
+        raise ProvisionError(f"cannot {what}: {response.status_code} {body.get('error') or errors}")
