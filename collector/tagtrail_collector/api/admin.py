@@ -34,10 +34,9 @@ from tagtrail_collector.api.schemas import (
     SiteIn,
     SiteOut,
 )
-from tagtrail_collector.api.views import dead_letter_out, dt
-from tagtrail_collector.errors import BadCursor, InvalidRequest, NotFound
+from tagtrail_collector.api.views import dead_letter_out, dt, instant_ns
+from tagtrail_collector.errors import BadCursor, NotFound
 from tagtrail_collector.store import keys as api_keys
-from tagtrail_collector.store.points import ns
 from tagtrail_collector.store.records import Carrier, Gateway, KeyInfo, Role, Site
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"], responses=responses(400, 401, 403, 422, 503))
@@ -185,9 +184,9 @@ def purge_dead_letters(
     gateway: Annotated[str | None, Query(max_length=64)] = None,
 ) -> PurgedOut:
     """Delete the dead letters received before a time (of one reason and/or gateway)."""
-    if before.tzinfo is None:
-        raise InvalidRequest("before needs a time zone, e.g. 2026-11-22T08:00:00Z")
-    deleted = svc.dead_letters.purge(before_ns=ns(before), reason=reason, gateway=gateway)
+    deleted = svc.dead_letters.purge(
+        before_ns=instant_ns("before", before), reason=reason, gateway=gateway
+    )
     return PurgedOut(deleted=deleted)
 
 

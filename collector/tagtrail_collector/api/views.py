@@ -17,8 +17,22 @@ from tagtrail_collector.api.schemas import (
     SiteRef,
     TrackingEventOut,
 )
+from tagtrail_collector.errors import InvalidRequest
+from tagtrail_collector.store.points import ns
 from tagtrail_collector.store.projection import Sighting, Visit, merge_visits
 from tagtrail_collector.store.records import DeadLetter, Shipment, SiteKind
+
+EARLIEST = datetime(1677, 9, 22, tzinfo=UTC)  # InfluxDB's time range, in whole days
+LATEST = datetime(2262, 4, 10, tzinfo=UTC)
+
+
+def instant_ns(name: str, value: datetime) -> int:
+    """A request's time as epoch ns: zoned, and within what the stores can hold (else 400)."""
+    if value.tzinfo is None:
+        raise InvalidRequest(f"{name} needs a time zone, e.g. 2026-11-22T08:00:00Z")
+    if not EARLIEST <= value <= LATEST:
+        raise InvalidRequest(f"{name} must lie between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}")
+    return ns(value)
 
 
 def dt(time_ns: int) -> datetime:
