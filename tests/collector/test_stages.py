@@ -6,7 +6,12 @@ import threading
 from collections.abc import Iterable
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from tagtrail_collector.config import IngestSection
+from tagtrail_collector.errors import StoreUnavailable
+from tagtrail_collector.ingest.pipeline import _delay
 from tagtrail_collector.ingest.stages import Stage, StageStopped
 
 
@@ -66,3 +71,12 @@ def test_a_failing_stage_raises_its_error_to_the_caller() -> None:
 def _put_all(stage: Stage[int], items: Iterable[int]) -> None:
     for item in items:
         stage.put(item)
+
+
+@given(attempt=st.integers(min_value=0, max_value=200))
+def test_a_retry_never_comes_at_once(attempt: int) -> None:
+    """Equal jitter: never "retrying in 0.0 s", never past the cap."""
+    settings = IngestSection(retry_base_s=0.5, retry_cap_s=30.0)
+    wait = _delay(settings, attempt, StoreUnavailable("down"))
+    assert 0.25 <= wait <= 30.0
+    assert _delay(settings, attempt, StoreUnavailable("busy", retry_after_s=0.0)) >= 0.5

@@ -316,3 +316,36 @@ def test_read_points_inherit_smoothing_and_big_batches_go_compressed(
             assert any(acker.compressed), "no batch went compressed"
         finally:
             agent.stop()
+
+
+def test_after_a_short_broker_outage_the_agent_is_back_soon(
+    tmp_path: Path, broker_factory: Callable[..., Broker]
+) -> None:
+    """A 7 s outage once cost a gateway 50 s offline (full-jitter backoff had grown to its
+    cap). With the default backoff (0.5 s doubling to 60 s) the wait never exceeds the time the
+    link has been down: three gateways are each back within 2x the outage."""
+    broker = broker_factory()
+    default = {"backoff_base_s": 0.5, "backoff_cap_s": 60.0}
+    agents = [
+        Agent(
+            settings(tmp_path / str(n), broker.port, mqtt=default,
+                     gateway={"id": f"gate-{n}", "site": "port-rtm"}),
+            clock=ClockProbe(forced=True),
+        )
+        for n in range(3)
+    ]  # fmt: skip
+    for agent in agents:
+        agent.start()
+    try:
+        wait(lambda: all(a.publisher.connected.is_set() for a in agents))
+        broker.stop()
+        wait(lambda: not any(a.publisher.connected.is_set() for a in agents))
+        time.sleep(7.0)
+        broker.start()
+        back = time.monotonic()
+        wait(lambda: all(a.publisher.connected.is_set() for a in agents), timeout=30)
+        took = time.monotonic() - back
+        assert took <= 14.0, f"back {took:.1f} s after a 7 s outage"
+    finally:
+        for agent in agents:
+            agent.stop()

@@ -8,6 +8,8 @@ from collections.abc import Callable
 from typing import Any
 
 import serial
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tagtrail_hardware.device import Backoff, SerialDevice
 from tagtrail_hardware.virtual import VirtualSerialPort
@@ -70,3 +72,18 @@ def test_a_device_missing_at_start_up_is_logged_reported_and_retried(
     opened = [r.message for r in caplog.records if "cannot be opened" in r.message]
     assert len(opened) == 1  # once for the outage, not once per retry
     assert any("opened after" in r.message for r in caplog.records)
+
+
+@given(
+    attempt=st.integers(min_value=0, max_value=1000),
+    down_s=st.floats(min_value=0.0, max_value=1e6, allow_nan=False),
+    base=st.floats(min_value=0.01, max_value=5.0),
+    cap=st.floats(min_value=0.01, max_value=600.0),
+)
+def test_a_reconnect_never_waits_longer_than_the_link_has_been_down(
+    attempt: int, down_s: float, base: float, cap: float
+) -> None:
+    """However many attempts a short outage took, the wait after it is at most the outage (and
+    at least a base wait is allowed, so a flapping link is not hammered)."""
+    wait = Backoff(base_s=base, cap_s=cap).delay(attempt, down_s=down_s)
+    assert 0.0 <= wait <= min(cap, max(base, down_s))
