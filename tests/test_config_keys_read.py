@@ -17,22 +17,12 @@ from pydantic import BaseModel
 
 from tagtrail_collector.config import CollectorConfig
 from tagtrail_edge.config import EdgeConfig
+from tagtrail_testbed.settings import leaf_fields
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def fields(model: type[BaseModel], prefix: str = "") -> dict[str, str]:
-    """Dotted key -> attribute name, for every leaf field of ``model``."""
-    found: dict[str, str] = {}
-    for name, field in model.model_fields.items():
-        annotation = field.annotation
-        inner = getattr(annotation, "__args__", (annotation,))
-        nested = [a for a in inner if isinstance(a, type) and issubclass(a, BaseModel)]
-        if nested:
-            found |= fields(nested[0], f"{prefix}{name}.")
-        else:
-            found[f"{prefix}{name}"] = name
-    return found
+fields = leaf_fields
 
 
 def attributes_read(package: Path, *, declared_in: str) -> set[str]:

@@ -6,10 +6,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tagtrail_collector.config import CollectorConfig
 from tagtrail_collector.service import Collector
+from tagtrail_testbed.api import serve_api
 from tagtrail_testbed.collector import collector_sections
 from tagtrail_testbed.influxdb import InfluxServer
 from tagtrail_testbed.mosquitto import Broker
@@ -40,3 +42,10 @@ def collector_factory(
     yield start
     for collector in started:
         collector.stop()
+
+
+@pytest.fixture
+def api(collector: Collector) -> Iterator[httpx.Client]:
+    """An HTTP client on the module's ``collector`` fixture, served by a real uvicorn."""
+    with serve_api(collector) as base_url, httpx.Client(base_url=base_url, timeout=10) as client:
+        yield client

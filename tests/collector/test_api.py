@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -11,7 +11,6 @@ import pytest
 from tagtrail_collector.service import Collector
 from tagtrail_collector.store.records import Role, SiteKind
 from tagtrail_protocol import EventKind
-from tagtrail_testbed.api import serve_api
 from tagtrail_testbed.gateway import FakeGateway, fix, item
 from tagtrail_testbed.mosquitto import Broker
 
@@ -31,12 +30,6 @@ def collector(collector_factory: Callable[..., Collector]) -> Collector:
     for carrier in ("alpha", "beta"):
         r.create_carrier(carrier, carrier.title())
     return c
-
-
-@pytest.fixture
-def api(collector: Collector) -> Iterator[httpx.Client]:
-    with serve_api(collector) as base_url, httpx.Client(base_url=base_url, timeout=10) as client:
-        yield client
 
 
 def key(collector: Collector, carrier: str | None) -> dict[str, str]:

@@ -9,7 +9,7 @@ projections from the series after a correction.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -21,7 +21,6 @@ from tagtrail_collector.store import schema
 from tagtrail_collector.store.points import ns
 from tagtrail_collector.store.records import Role, SiteKind
 from tagtrail_protocol import GatewayState, Status
-from tagtrail_testbed.api import serve_api
 from tagtrail_testbed.gateway import FakeGateway, fix, item
 from tagtrail_testbed.mosquitto import Broker
 
@@ -41,12 +40,6 @@ def collector(collector_factory: Callable[..., Collector]) -> Collector:
     r.create_gateway("truck-7", site_id="truck-7", mobile=True)
     r.create_carrier("acme", "ACME")
     return c
-
-
-@pytest.fixture
-def api(collector: Collector) -> Iterator[httpx.Client]:
-    with serve_api(collector) as base_url, httpx.Client(base_url=base_url, timeout=10) as client:
-        yield client
 
 
 def test_a_clock_in_2099_is_quarantined_and_pins_nothing(

@@ -10,18 +10,13 @@ from pydantic import BaseModel
 
 from tagtrail_collector.config import CollectorConfig, load_config
 from tagtrail_collector.errors import ConfigError
+from tagtrail_testbed.settings import leaf_fields
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "collector" / "collector.example.toml"
 
 
-def keys(model: type[BaseModel], prefix: str = "") -> set[str]:
-    found = set()
-    for name, field in model.model_fields.items():
-        annotation = field.annotation
-        inner = getattr(annotation, "__args__", (annotation,))
-        nested = [a for a in inner if isinstance(a, type) and issubclass(a, BaseModel)]
-        found |= keys(nested[0], f"{prefix}{name}.") if nested else {f"{prefix}{name}"}
-    return found
+def keys(model: type[BaseModel]) -> set[str]:
+    return set(leaf_fields(model))
 
 
 def test_example_is_valid_and_mentions_every_option() -> None:

@@ -8,7 +8,7 @@ tags only from the moment they were attached to it until it is closed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,7 +19,6 @@ from tagtrail_collector.service import Collector
 from tagtrail_collector.store.identity import sscc_of_epc
 from tagtrail_collector.store.records import Role, SiteKind
 from tagtrail_protocol import EventKind
-from tagtrail_testbed.api import serve_api
 from tagtrail_testbed.gateway import FakeGateway, item
 from tagtrail_testbed.mosquitto import Broker
 
@@ -41,12 +40,6 @@ def collector(collector_factory: Callable[..., Collector]) -> Collector:
     for carrier in ("owner", "rival"):
         r.create_carrier(carrier, carrier.title())
     return c
-
-
-@pytest.fixture
-def api(collector: Collector) -> Iterator[httpx.Client]:
-    with serve_api(collector) as base_url, httpx.Client(base_url=base_url, timeout=10) as client:
-        yield client
 
 
 def key(collector: Collector, carrier: str) -> dict[str, str]:

@@ -14,21 +14,13 @@ from typer.testing import CliRunner
 from tagtrail_edge.cli import app
 from tagtrail_edge.config import EdgeConfig, load_config
 from tagtrail_edge.errors import ConfigError
+from tagtrail_testbed.settings import leaf_fields
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "edge" / "edge.example.toml"
 
 
-def keys(model: type[BaseModel], prefix: str = "") -> set[str]:
-    found = set()
-    for name, field in model.model_fields.items():
-        annotation = field.annotation
-        inner = getattr(annotation, "__args__", (annotation,))
-        nested = [a for a in inner if isinstance(a, type) and issubclass(a, BaseModel)]
-        if nested:
-            found |= keys(nested[0], f"{prefix}{name}.")
-        else:
-            found.add(f"{prefix}{name}")
-    return found
+def keys(model: type[BaseModel]) -> set[str]:
+    return set(leaf_fields(model))
 
 
 def test_example_is_valid() -> None:
