@@ -37,8 +37,17 @@ class MqttSection(_Section):
     key_file: Path | None = None
     keepalive_s: Annotated[int, Field(ge=5, le=3600)] = 30
     share_group: Identifier | None = None
-    session_expiry_s: Annotated[int, Field(ge=0, le=2**32 - 1)] = 86_400
+    session_expiry_s: Annotated[int, Field(ge=0, le=2**32 - 1)] | None = None
     backoff_cap_s: Positive = 30.0
+
+    @property
+    def session_expiry(self) -> int:
+        """Seconds the broker keeps this instance's session: a day alone; a minute in a shared
+        group, where the broker hands a share of the batches to a stopped member's session
+        until it expires (enough for a restart, not for a host that is gone)."""
+        if self.session_expiry_s is not None:
+            return self.session_expiry_s
+        return 60 if self.share_group is not None else 86_400
 
     @model_validator(mode="after")
     def _client_cert_pairs(self) -> MqttSection:

@@ -19,14 +19,12 @@ def collector_sections(
 ) -> dict[str, Any]:
     """A collector configuration for the test bed: quick retries, the given services."""
     sections: dict[str, Any] = {
-        # A client id of its own (kept across restarts of this collector), and a session the
-        # broker forgets soon after the test.
+        # A client id of its own, kept across restarts of this collector (its MQTT session).
         "mqtt": {
             "host": "127.0.0.1",
             "port": broker.port,
             "keepalive_s": 10,
             "client_id": f"tagtrail-collector-test-{secrets.token_hex(4)}",
-            "session_expiry_s": 300,
         },
         "influx": {"url": influx.url, "database": db, "timeout_s": 5.0},
         "registry": {"url": f"sqlite:///{registry}"},

@@ -3,8 +3,9 @@
 The session is persistent (MQTT 5, ``session_expiry_s``, a stable client id per instance): the
 broker keeps the subscription and queues the gateways' batches while the collector is down or
 restarting, so it resumes where it stopped instead of leaving every gateway waiting out its
-re-send timer. An instance in a shared group ends its session when it stops cleanly, so that the
-broker does not go on handing a share of the batches to an instance that is gone.
+re-send timer. In a shared group the broker hands a share of the batches to a stopped member's
+session too, so there the session lasts a minute by default, and an instance ends it when it
+stops cleanly.
 """
 
 from __future__ import annotations
@@ -97,8 +98,8 @@ class Subscriber:
     def start(self) -> None:
         s = self.settings
         properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-        properties.SessionExpiryInterval = s.session_expiry_s
-        persistent = s.session_expiry_s > 0
+        properties.SessionExpiryInterval = s.session_expiry
+        persistent = s.session_expiry > 0
         self._client.connect_async(
             s.host, s.port, keepalive=s.keepalive_s, clean_start=not persistent,
             properties=properties,
@@ -107,7 +108,7 @@ class Subscriber:
 
     def stop(self) -> None:
         properties = None
-        if self.settings.share_group is not None and self.settings.session_expiry_s > 0:
+        if self.settings.share_group is not None and self.settings.session_expiry > 0:
             properties = Properties(PacketTypes.DISCONNECT)  # type: ignore[no-untyped-call]
             properties.SessionExpiryInterval = 0  # leave the group: the others take its share
         self._client.disconnect(properties=properties)
