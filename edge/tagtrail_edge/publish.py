@@ -102,6 +102,7 @@ class Publisher:
         self._down_since = time.monotonic()
         self._worked = False
         self._stall_warned_at = 0.0
+        self._said_at = 0.0
 
     def _make_client(self) -> mqtt.Client:
         s = self.settings
@@ -161,8 +162,11 @@ class Publisher:
         try:
             self._client.connect(s.host, s.port, keepalive=s.keepalive_s)
         except (OSError, ssl.SSLError, ValueError) as exc:
-            self.state_detail = f"cannot reach {s.host}:{s.port}: {exc}"
-            _log.warning("mqtt: %s", self.state_detail)
+            detail = f"cannot reach {s.host}:{s.port}: {exc}"
+            if detail != self.state_detail or time.monotonic() - self._said_at >= 60.0:
+                _log.warning("mqtt: %s; trying again", detail)  # once a minute, not per attempt
+                self._said_at = time.monotonic()
+            self.state_detail = detail
             return False
         deadline = time.monotonic() + 10.0
         while not self.connected.is_set() and time.monotonic() < deadline and not stop.is_set():
@@ -312,7 +316,9 @@ class Publisher:
         self._inflight.clear()
         self._sent_as.clear()
         self.publish_status()
-        _log.info("mqtt connected to %s:%s", self.settings.host, self.settings.port)
+        down_s = time.monotonic() - self._down_since
+        _log.info("mqtt connected to %s:%s (down %.1f s)", self.settings.host, self.settings.port,
+                  down_s)  # fmt: skip
 
     def _on_disconnect(
         self, client: mqtt.Client, userdata: object, flags: object, reason: ReasonCode,
