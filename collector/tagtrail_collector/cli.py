@@ -9,15 +9,13 @@ import gc
 import os
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
+from tagtrail_collector.cli_support import fail, registry_from
 from tagtrail_collector.errors import CollectorError
 from tagtrail_collector.provision_cli import broker_app, gateways_app, influx_app
-
-if TYPE_CHECKING:
-    from tagtrail_collector.store.registry import Registry
 
 DEFAULT_CONFIG = Path(os.environ.get("TAGTRAIL_COLLECTOR_CONFIG", "/etc/tagtrail/collector.toml"))
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
@@ -29,11 +27,6 @@ app.add_typer(influx_app, name="influx")
 ConfigOption = Annotated[
     Path, typer.Option("--config", "-c", help="collector config (env TAGTRAIL_COLLECTOR_CONFIG)")
 ]
-
-
-def _fail(exc: CollectorError | ValueError) -> typer.Exit:
-    typer.echo(f"error: {exc}", err=True)
-    return typer.Exit(2)
 
 
 @app.command()
@@ -53,7 +46,7 @@ def serve(config: ConfigOption = DEFAULT_CONFIG) -> None:
         logs.setup(settings.log.level, settings.log.format)
         collector = Collector(settings)
     except CollectorError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     api = settings.api
     server = uvicorn.Server(
         uvicorn.Config(
@@ -104,18 +97,8 @@ def check_config(config: Annotated[Path, typer.Argument(help="file to validate")
     try:
         load_config(config)
     except CollectorError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     typer.echo(f"{config}: valid")
-
-
-def registry_from(config: Path) -> Registry:
-    """The registry the collector config at ``config`` names."""
-    from tagtrail_collector.config import load_config  # noqa: PLC0415
-    from tagtrail_collector.store.db import connect  # noqa: PLC0415
-    from tagtrail_collector.store.registry import Registry  # noqa: PLC0415
-
-    settings = load_config(config)
-    return Registry(connect(settings.registry.url.get_secret_value()))
 
 
 @admin_app.command("key")
@@ -129,7 +112,7 @@ def admin_key(config: ConfigOption = DEFAULT_CONFIG, label: str = "cli") -> None
     try:
         typer.echo(registry_from(config).create_key(Role.ADMIN, label=label))
     except CollectorError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
 
 
 @admin_app.command("carrier")
@@ -151,7 +134,7 @@ def admin_carrier(
         registry.create_carrier(carrier_id, name)
         typer.echo(registry.create_key(Role.CARRIER, carrier_id=carrier_id, label="first"))
     except (CollectorError, ValueError) as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
 
 
 @admin_app.command("site")
@@ -179,7 +162,7 @@ def admin_site(
             site_id, name=name, kind=SiteKind(kind), lat=lat, lon=lon, radius_m=radius_m
         )
     except (CollectorError, ValueError) as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     typer.echo(f"site {site_id} registered")
 
 
@@ -201,7 +184,7 @@ def admin_gateway(
         check_id(gateway_id, what="gateway id")
         registry_from(config).create_gateway(gateway_id, site_id=site, mobile=mobile)
     except (CollectorError, ValueError) as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     typer.echo(f"gateway {gateway_id} registered at {site}")
 
 

@@ -11,9 +11,11 @@
     │   ├── NotFound             no such row, or not visible to the caller
     │   └── Conflict             a unique key is already taken
     ├── AuthError                a missing, wrong or revoked API key
+    ├── Forbidden                a valid key without the right to this endpoint
     ├── InvalidRequest           a request value that cannot be used (also a ValueError)
     │   └── BadCursor            a pagination cursor this API did not hand out
-    └── ProvisionError           a broker, PKI or deployment file cannot be read or written
+    ├── ProvisionError           a broker, PKI or deployment file cannot be read or written
+    └── StageStopped             an ingest stage's thread has ended (stopped while a store failed)
 
 httpx and SQLAlchemy errors are translated into these where they are caught; the API turns them
 into problem+json responses, the CLI into one-line messages with exit status 2.
@@ -65,6 +67,10 @@ class AuthError(CollectorError):
     """A missing, wrong or revoked API key."""
 
 
+class Forbidden(CollectorError):
+    """A valid key without the right to this endpoint (a carrier key on an admin endpoint)."""
+
+
 class InvalidRequest(CollectorError, ValueError):
     """A request value that passed the schema but cannot be used (answered as 400)."""
 
@@ -75,3 +81,7 @@ class BadCursor(InvalidRequest):
 
 class ProvisionError(CollectorError):
     """A broker, PKI or deployment file cannot be read, parsed or written."""
+
+
+class StageStopped(CollectorError):
+    """An ingest stage's thread has ended (stopped while a store was failing, or failed)."""

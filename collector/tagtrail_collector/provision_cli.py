@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from tagtrail_collector.cli_support import fail, registry_from
 from tagtrail_collector.errors import CollectorError
 
 BrokerDir = Annotated[
@@ -22,11 +23,6 @@ RELOAD_HINT = "reload the broker to apply: systemctl reload mosquitto (or kill -
 
 broker_app = typer.Typer(no_args_is_help=True, help="The broker's listener, accounts and ACLs.")
 gateways_app = typer.Typer(no_args_is_help=True, help="Gateways: register, credentials, revoke.")
-
-
-def _fail(exc: CollectorError | ValueError) -> typer.Exit:
-    typer.echo(f"error: {exc}", err=True)
-    return typer.Exit(2)
 
 
 @broker_app.command("init")
@@ -56,7 +52,7 @@ def broker_init(
 
     files = BrokerFiles(broker_dir)
     if files.conf.exists() and not force:
-        raise _fail(ValueError(f"{files.conf} exists; --force to overwrite it"))
+        raise fail(ValueError(f"{files.conf} exists; --force to overwrite it"))
     listener = ListenerSettings(
         cafile=cafile, certfile=certfile, keyfile=keyfile, port=port, bind=bind,
         max_queued_messages=max_queued,
@@ -64,7 +60,7 @@ def broker_init(
     try:
         password = files.init(listener, collector_user=collector_user)
     except CollectorError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     typer.echo(f"wrote {files.conf}, {files.passwd}, {files.acl}", err=True)
     typer.echo(f"collector account {collector_user!r}, password (for collector.toml):", err=True)
     typer.echo(password)
@@ -88,12 +84,12 @@ def broker_certs(
     from tagtrail_collector.provision.pki import Pki  # noqa: PLC0415
 
     if (pki_dir / "ca.crt").exists() and not force:
-        raise _fail(ValueError(f"{pki_dir / 'ca.crt'} exists; --force to replace the CA"))
+        raise fail(ValueError(f"{pki_dir / 'ca.crt'} exists; --force to replace the CA"))
     try:
         pki = Pki(pki_dir)
         server = pki.server("broker", hosts=tuple(host))
     except OSError as exc:
-        raise _fail(ValueError(f"cannot write {pki_dir}: {exc.strerror or exc}")) from None
+        raise fail(ValueError(f"cannot write {pki_dir}: {exc.strerror or exc}")) from None
     typer.echo(f"{pki.ca_cert}\n{server.cert}\n{server.key}")
 
 
@@ -121,7 +117,6 @@ def provision(
     Example: tagtrail-collector gateways provision gate-3 --site port-rtm
     --broker-host broker.example.net > gate-3.toml
     """
-    from tagtrail_collector.cli import registry_from  # noqa: PLC0415
     from tagtrail_collector.provision.broker import BrokerFiles  # noqa: PLC0415
     from tagtrail_collector.provision.gateway import BrokerAddress, provision_gateway  # noqa: PLC0415
     from tagtrail_protocol.ids import check_id  # noqa: PLC0415
@@ -137,7 +132,7 @@ def provision(
             broker=BrokerAddress(broker_host, broker_port, Path(ca_file) if ca_file else None),
         )
     except (CollectorError, ValueError) as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     action = "new password for" if credential.rotated else "provisioned"
     typer.echo(f"{action} gateway {gateway} at {site}; {RELOAD_HINT}", err=True)
     typer.echo(json.dumps(credential.as_dict()) if as_json else credential.edge_toml(), nl=as_json)
@@ -157,9 +152,9 @@ def revoke(
     try:
         found = BrokerFiles(broker_dir).remove_account(gateway)
     except CollectorError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     if not found:
-        raise _fail(ValueError(f"{gateway!r} has no broker account in {broker_dir}"))
+        raise fail(ValueError(f"{gateway!r} has no broker account in {broker_dir}"))
     typer.echo(f"revoked {gateway}; {RELOAD_HINT}", err=True)
 
 
@@ -189,7 +184,7 @@ def influx_init(
     try:
         made = provision_accounts(url)
     except CollectorError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     if made is None:
         typer.echo(f"InfluxDB at {url} has users already: nothing changed", err=True)
         return

@@ -5,7 +5,6 @@
     EdgeError                base class
     ├── ConfigError          the configuration file or environment is invalid (names the key)
     ├── OutboxError          the outbox database cannot be opened or written
-    │   └── OutboxFull       refuse-newest policy: the outbox is at its cap
     └── PublishError         the MQTT link cannot be set up (bad TLS files, bad broker address)
 
 Device errors stay in ``tagtrail_hardware.errors``; drivers report them as device state.
@@ -22,10 +21,6 @@ class ConfigError(EdgeError):
 
 class OutboxError(EdgeError):
     """The outbox database cannot be opened, checked or written."""
-
-
-class OutboxFull(OutboxError):
-    """The outbox is at its cap and its policy is to refuse new readings."""
 
 
 class PublishError(EdgeError):

@@ -10,9 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tagtrail_collector.config import IngestSection
-from tagtrail_collector.errors import StoreUnavailable
+from tagtrail_collector.errors import StageStopped, StoreUnavailable
 from tagtrail_collector.ingest.pipeline import _delay
-from tagtrail_collector.ingest.stages import Stage, StageStopped
+from tagtrail_collector.ingest.stages import Stage
 
 
 def test_items_are_worked_in_order_and_close_waits_for_them() -> None:

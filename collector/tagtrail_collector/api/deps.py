@@ -13,8 +13,8 @@ from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader
 
 from tagtrail_collector.api.directory import Directory
-from tagtrail_collector.api.problems import Forbidden
 from tagtrail_collector.config import ApiSection
+from tagtrail_collector.errors import Forbidden
 from tagtrail_collector.metrics import Metrics
 from tagtrail_collector.store.dead_letters import DeadLetters
 from tagtrail_collector.store.influx import Influx

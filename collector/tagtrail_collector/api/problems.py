@@ -15,14 +15,10 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
 from tagtrail_collector.api.schemas import Problem
-from tagtrail_collector.errors import AuthError, CollectorError, Conflict, NotFound
+from tagtrail_collector.errors import AuthError, CollectorError, Conflict, Forbidden, NotFound
 
 log = logging.getLogger(__name__)
 MEDIA_TYPE = "application/problem+json"
-
-
-class Forbidden(CollectorError):
-    """A valid key without the right to this endpoint (a carrier key on an admin endpoint)."""
 
 
 _MEANING: Final = {

@@ -20,7 +20,7 @@ from typing import TypeVar
 from uuid import UUID
 
 from tagtrail_collector.config import IngestSection
-from tagtrail_collector.errors import CollectorError, StoreUnavailable
+from tagtrail_collector.errors import CollectorError, StageStopped, StoreUnavailable
 from tagtrail_collector.ingest.decode import (
     BatchWork,
     PingWork,
@@ -31,7 +31,7 @@ from tagtrail_collector.ingest.decode import (
     Work,
     decode,
 )
-from tagtrail_collector.ingest.stages import Stage, StageStopped
+from tagtrail_collector.ingest.stages import Stage
 from tagtrail_collector.ingest.subscriber import Received
 from tagtrail_collector.metrics import Metrics
 from tagtrail_collector.store.dead_letters import DeadLetters

@@ -12,13 +12,11 @@ import threading
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
+from tagtrail_collector.errors import StageStopped
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 _POLL_S = 0.1
-
-
-class StageStopped(Exception):
-    """The stage's thread has ended (stopped while a store was failing, or failed itself)."""
 
 
 class Stage(Generic[T]):
