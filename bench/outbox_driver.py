@@ -32,6 +32,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
+from tagtrail_protocol import Kind
+
 
 class Store(Protocol):
     """The steps the benchmark needs of a store."""
@@ -53,7 +55,7 @@ class TagtrailStore:
         self.seq = 0
 
     def put(self, payloads: list[str]) -> None:
-        self.outbox.commit([("obs", body) for body in payloads])
+        self.outbox.commit([(Kind.OBS, body) for body in payloads])
 
     def durable(self) -> int:
         return int(self.outbox.conn.execute("SELECT count(*) FROM items").fetchone()[0])

@@ -21,7 +21,7 @@ from tagtrail_edge.errors import OutboxError
 from tagtrail_edge.outbox import Outbox
 from tagtrail_edge.smooth import Event, Smoother
 from tagtrail_hardware.reads import Fix, TagRead
-from tagtrail_protocol import EventKind, FixQuality, ObservationItem, PositionFix
+from tagtrail_protocol import EventKind, FixQuality, Kind, ObservationItem, PositionFix
 
 _log = logging.getLogger(__name__)
 
@@ -129,7 +129,7 @@ class Intake:
     def _commit(self, group: list[_Waiting], *, tick: bool, stop: threading.Event) -> None:
         now = self.wall()
         synced = self.clock.synced()
-        items: list[tuple[str, str]] = []
+        items: list[tuple[Kind, str]] = []
         reads = [r for w in group for r in w.reads]
         for w in group:
             for fix in w.fixes:
@@ -137,7 +137,7 @@ class Intake:
                     self.positions.add(fix, received=now)
                 items.append(
                     (
-                        "pos",
+                        Kind.POS,
                         position(fix, received=now, synced=synced).model_dump_json(
                             exclude_none=True
                         ),
@@ -148,7 +148,7 @@ class Intake:
             events += self.smoother.tick(now)
         items += [
             (
-                "obs",
+                Kind.OBS,
                 observation(e, synced=synced, positions=self.positions).model_dump_json(
                     exclude_none=True
                 ),

@@ -24,6 +24,7 @@ from tagtrail_edge.errors import OutboxError
 from tagtrail_edge.migrations import migrate
 from tagtrail_edge.smooth import Track
 from tagtrail_hardware.reads import TagRead
+from tagtrail_protocol import Kind
 
 _log = logging.getLogger(__name__)
 ITEM_OVERHEAD: Final = 64  # row header, rowid and index entries, per item, in bytes (measured)
@@ -54,7 +55,7 @@ class Batch:
     id: int
     boot_id: str
     seq: int
-    kind: str
+    kind: Kind
     bodies: tuple[str, ...]
     attempts: int
 
@@ -124,7 +125,7 @@ class Outbox:
 
     def commit(
         self,
-        items: Sequence[tuple[str, str]],
+        items: Sequence[tuple[Kind, str]],
         *,
         saved: Iterable[Track] = (),
         deleted: Iterable[tuple[str, str]] = (),
@@ -160,7 +161,7 @@ class Outbox:
         )  # fmt: skip
         self._conn.executemany("DELETE FROM tracks WHERE epc = ? AND read_point = ?", deleted)
 
-    def _make_room(self, items: Sequence[tuple[str, str]]) -> int:
+    def _make_room(self, items: Sequence[tuple[Kind, str]]) -> int:
         """Apply the overflow policy; returns how many of ``items`` may be stored."""
         if not items:
             return 0
@@ -218,7 +219,7 @@ class Outbox:
     def form_batches(self, boot_id: str, next_seq: int, *, max_items: int) -> int:
         """Group unbatched items into batches of one kind; returns the next free sequence."""
         with self._lock, self._transaction():
-            for kind in ("obs", "pos"):
+            for kind in (Kind.OBS, Kind.POS):
                 while True:
                     ids = [
                         row[0]
@@ -263,7 +264,7 @@ class Outbox:
                     "SELECT body FROM items WHERE batch = ? ORDER BY id", (batch_id,)
                 )
             )
-        return Batch(batch_id, row[0], row[1], row[2], bodies, row[3])
+        return Batch(batch_id, row[0], row[1], Kind(row[2]), bodies, row[3])
 
     def mark_sent(self, batch_id: int, *, now: float) -> None:
         with self._lock:

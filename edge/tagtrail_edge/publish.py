@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
 from uuid import UUID
@@ -30,7 +31,6 @@ from tagtrail_edge.errors import PublishError
 from tagtrail_edge.outbox import Outbox
 from tagtrail_hardware.device import Backoff
 from tagtrail_protocol import (
-    SCHEMA_VERSION,
     Ack,
     Codec,
     EncodeError,
@@ -266,12 +266,12 @@ class Publisher:
         batch = self.outbox.batch(batch_id)
         if batch is None or not batch.bodies:
             return
-        payload = _batch_json(
-            batch.kind, self.topic.gateway, batch.boot_id, batch.seq, batch.bodies
-        )
-        topic = self.topic.sibling(Kind.OBS if batch.kind == "obs" else Kind.POS)
+        topic = self.topic.sibling(batch.kind)
         try:
-            packed = self.codec.pack(payload, kind=batch.kind)
+            packed = self.codec.pack_batch(
+                batch.kind, gateway=self.topic.gateway, boot_id=batch.boot_id, seq=batch.seq,
+                sent_at=datetime.now(UTC), bodies=batch.bodies,
+            )  # fmt: skip
         except EncodeError as exc:  # cannot happen with sane batch limits; never loop on it
             _log.error("batch %s/%s cannot be sent: %s", batch.boot_id, batch.seq, exc)
             self.outbox.acknowledge(batch.boot_id, (), [(batch.seq, "too-large")])
@@ -374,14 +374,3 @@ class _InFlight:
     due_at: float
     """When it is re-sent if no ack came (``resend_after_s``, doubling per try, at most 16x)."""
     tries: int
-
-
-def _batch_json(kind: str, gateway: str, boot_id: str, seq: int, bodies: tuple[str, ...]) -> bytes:
-    """The batch's JSON, assembled from the stored item bodies (validated when they were stored)."""
-    field = "items" if kind == "obs" else "fixes"
-    sent_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    head = (
-        f'{{"v":"{SCHEMA_VERSION}","kind":"{kind}","gateway":"{gateway}","boot_id":"{boot_id}",'
-        f'"seq":{seq},"sent_at":"{sent_at}","{field}":['
-    )
-    return (head + ",".join(bodies) + "]}").encode()

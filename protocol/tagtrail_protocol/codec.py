@@ -9,8 +9,11 @@ from __future__ import annotations
 import json
 import re
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Final, NoReturn
+from uuid import UUID
 
 from pydantic import ValidationError
 
@@ -24,8 +27,9 @@ from tagtrail_protocol.errors import (
     UnknownKind,
     UnsupportedVersion,
 )
+from tagtrail_protocol.ids import check_id
 from tagtrail_protocol.models import IGNORE_UNKNOWN, MODELS, Message
-from tagtrail_protocol.topics import Topic
+from tagtrail_protocol.topics import Kind, Topic
 from tagtrail_protocol.version import SCHEMA_MAJOR, SCHEMA_MINOR, SCHEMA_VERSION
 
 DEFAULT_MAX_PAYLOAD: Final = 1024 * 1024
@@ -57,6 +61,23 @@ class Codec:
         if self.compress_above is not None and len(data) > self.compress_above:
             return zlib.compress(data, 6)
         return data
+
+    def pack_batch(
+        self,
+        kind: Kind,
+        *,
+        gateway: str,
+        boot_id: str,
+        seq: int,
+        sent_at: datetime,
+        bodies: Sequence[str],
+    ) -> bytes:
+        """The payload of a batch whose entries were encoded earlier (see ``batch_json``),
+        with the size cap and compression of ``pack``."""
+        data = batch_json(
+            kind, gateway=gateway, boot_id=boot_id, seq=seq, sent_at=sent_at, bodies=bodies
+        )
+        return self.pack(data, kind=kind.value)
 
     def decode(self, data: bytes) -> Message:
         obj = _parse_json(self._inflate(data))
@@ -221,3 +242,25 @@ def decode(data: bytes) -> Message:
 
 
 __all__ = ["DEFAULT_MAX_PAYLOAD", "Codec", "DecodeError", "decode", "encode"]
+
+
+BATCH_ITEMS: Final = {Kind.OBS: "items", Kind.POS: "fixes"}
+"""The field that holds a batch's entries, by kind (ObservationBatch.items, PositionBatch.fixes)."""
+
+
+def batch_json(
+    kind: Kind, *, gateway: str, boot_id: str, seq: int, sent_at: datetime, bodies: Sequence[str]
+) -> bytes:
+    """A batch's JSON around entries encoded earlier (the gateway's outbox keeps each entry's
+    JSON as it was validated): the same document as the batch model's, without decoding the
+    entries again. ``gateway`` and ``boot_id`` are checked (they are spliced in as text)."""
+    if kind not in BATCH_ITEMS:
+        raise EncodeError(f"a batch is of kind obs or pos, not {kind}")
+    check_id(gateway, what="gateway id")
+    boot = str(UUID(boot_id))
+    stamp = sent_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    head = (
+        f'{{"v":"{SCHEMA_VERSION}","kind":"{kind.value}","gateway":"{gateway}",'
+        f'"boot_id":"{boot}","seq":{int(seq)},"sent_at":"{stamp}","{BATCH_ITEMS[kind]}":['
+    )
+    return (head + ",".join(bodies) + "]}").encode()

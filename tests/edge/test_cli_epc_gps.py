@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from tagtrail_edge.cli import app
+from tagtrail_protocol import Kind
 from tagtrail_testbed.gpsd_expected import (
     captures,
     disagreement,
@@ -269,7 +270,7 @@ def test_outbox_status_reads_a_live_outbox_without_changing_it(tmp_path: Path) -
     )
     outbox = Outbox.open(load_config(config).outbox.settings())  # the agent holds it open
     try:
-        outbox.commit([("obs", '{"n":%d}' % i) for i in range(25)])  # noqa: UP031
+        outbox.commit([(Kind.OBS, '{"n":%d}' % i) for i in range(25)])  # noqa: UP031
         outbox.form_batches("boot", 0, max_items=10)
         outbox.acknowledge("boot", [0], [(1, "invalid message: bad lat")])
         before = _files(tmp_path)

@@ -22,6 +22,7 @@ from tagtrail_edge.outbox import Outbox
 from tagtrail_edge.outbox_read import inspect
 from tagtrail_hardware.nmea import NmeaSimulator, Route
 from tagtrail_hardware.virtual import VirtualSerialPort
+from tagtrail_protocol import Kind
 from tagtrail_testbed.field import tags_in_field
 from tagtrail_testbed.waiting import wait_for
 
@@ -164,7 +165,7 @@ def _outbox_with_items(tmp_path: Path) -> tuple[Path, list[float]]:
     try:
         for i in range(30):
             when = 1_790_000_000.0 + i * 3600  # one an hour
-            outbox.commit([("obs", json.dumps({"n": i, "clock_synced": i % 3 != 0}))], now=when)
+            outbox.commit([(Kind.OBS, json.dumps({"n": i, "clock_synced": i % 3 != 0}))], now=when)
             created.append(when)
         outbox.form_batches("boot", 0, max_items=10)
     finally:

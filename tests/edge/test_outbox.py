@@ -10,6 +10,7 @@ import pytest
 from tagtrail_edge.migrations import MIGRATIONS, migrate
 from tagtrail_edge.outbox import Outbox, OutboxSettings, Overflow
 from tagtrail_edge.smooth import Track
+from tagtrail_protocol import Kind
 
 BOOT = "0b9a6c1e-4f57-4d2c-9c1a-8d3b2a1f0e11"
 
@@ -24,7 +25,7 @@ def open_outbox(tmp_path: Path, **options: object) -> Outbox:
 
 def test_items_leave_only_when_their_batch_is_acked(tmp_path: Path) -> None:
     outbox = open_outbox(tmp_path)
-    outbox.commit([("obs", body(i)) for i in range(25)] + [("pos", body(99))])
+    outbox.commit([(Kind.OBS, body(i)) for i in range(25)] + [(Kind.POS, body(99))])
     next_seq = outbox.form_batches(BOOT, 0, max_items=10)
     assert next_seq == 4  # 10 + 10 + 5 obs, 1 pos: one sequence space for both kinds
     pending = outbox.pending(limit=100)
@@ -45,7 +46,7 @@ def test_items_leave_only_when_their_batch_is_acked(tmp_path: Path) -> None:
 
 def test_pending_batches_come_oldest_or_newest_first_with_their_attempts(tmp_path: Path) -> None:
     outbox = open_outbox(tmp_path)
-    outbox.commit([("obs", body(i)) for i in range(3)])
+    outbox.commit([(Kind.OBS, body(i)) for i in range(3)])
     outbox.form_batches(BOOT, 0, max_items=1)
     (first, _), (second, _), (third, _) = outbox.pending(limit=10)
     outbox.mark_sent(second, now=100.0)
@@ -58,7 +59,7 @@ def test_pending_batches_come_oldest_or_newest_first_with_their_attempts(tmp_pat
 
 def test_batches_survive_a_reopen_with_their_identity(tmp_path: Path) -> None:
     outbox = open_outbox(tmp_path)
-    outbox.commit([("obs", body(i)) for i in range(3)])
+    outbox.commit([(Kind.OBS, body(i)) for i in range(3)])
     outbox.form_batches(BOOT, 7, max_items=10)
     outbox.close()
     again = open_outbox(tmp_path)
@@ -75,7 +76,7 @@ def test_cap_is_respected_under_a_flood(tmp_path: Path, policy: Overflow) -> Non
     peak = 0
     offered = stored = 0
     for round_ in range(400):
-        group = [("obs", body(round_ * 50 + i)) for i in range(50)]
+        group = [(Kind.OBS, body(round_ * 50 + i)) for i in range(50)]
         offered += len(group)
         stored += outbox.commit(group)
         peak = max(peak, outbox.bytes_on_disk())
@@ -96,8 +97,8 @@ def test_cap_is_respected_under_a_flood(tmp_path: Path, policy: Overflow) -> Non
 
 def test_retention_deletes_old_items_and_counts_them(tmp_path: Path) -> None:
     outbox = open_outbox(tmp_path, retention_s=3600.0)
-    outbox.commit([("obs", body(i)) for i in range(10)], now=1_000_000.0)
-    outbox.commit([("obs", body(i)) for i in range(4)], now=1_003_000.0)
+    outbox.commit([(Kind.OBS, body(i)) for i in range(10)], now=1_000_000.0)
+    outbox.commit([(Kind.OBS, body(i)) for i in range(4)], now=1_003_000.0)
     outbox.form_batches(BOOT, 0, max_items=3)
     assert outbox.expire(now=1_004_000.0) == 10
     stats = outbox.stats()
@@ -110,7 +111,7 @@ def test_retention_deletes_old_items_and_counts_them(tmp_path: Path) -> None:
 def test_smoothing_state_is_committed_with_the_items(tmp_path: Path) -> None:
     outbox = open_outbox(tmp_path)
     track = Track("AAAA", "dock-a1", 1, 1.0, 2.0, 5, -50.0, 7, True, summarised_at=1.0)
-    outbox.commit([("obs", body(1))], saved=[track])
+    outbox.commit([(Kind.OBS, body(1))], saved=[track])
     assert outbox.tracks() == [track]
     outbox.commit([], deleted=[("AAAA", "dock-a1")])
     assert outbox.tracks() == []
@@ -118,7 +119,7 @@ def test_smoothing_state_is_committed_with_the_items(tmp_path: Path) -> None:
 
 def test_a_corrupt_outbox_is_moved_aside_and_replaced(tmp_path: Path) -> None:
     outbox = open_outbox(tmp_path)
-    outbox.commit([("obs", body(i)) for i in range(2000)])
+    outbox.commit([(Kind.OBS, body(i)) for i in range(2000)])
     outbox.close()
     path = tmp_path / "outbox.db"
     data = bytearray(path.read_bytes())
@@ -129,7 +130,7 @@ def test_a_corrupt_outbox_is_moved_aside_and_replaced(tmp_path: Path) -> None:
     assert aside is not None
     assert Path(aside).read_bytes() == bytes(data)  # kept, byte for byte, for forensics
     assert fresh.stats().backlog_items == 0
-    fresh.commit([("obs", body(1))])
+    fresh.commit([(Kind.OBS, body(1))])
     assert fresh.stats().backlog_items == 1
 
 
@@ -137,7 +138,7 @@ def test_a_file_that_is_not_sqlite_is_moved_aside(tmp_path: Path) -> None:
     (tmp_path / "outbox.db").write_bytes(b"this is not a database" * 100)
     outbox = open_outbox(tmp_path)
     assert outbox.stats().recovered_from
-    assert outbox.commit([("obs", body(1))]) == 1
+    assert outbox.commit([(Kind.OBS, body(1))]) == 1
 
 
 def test_migrations_run_once_each_and_are_recorded(tmp_path: Path) -> None:

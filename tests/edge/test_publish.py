@@ -1,4 +1,4 @@
-"""Publisher choices that need no broker: the live/backlog lanes and the batch JSON."""
+"""Publisher choices that need no broker: the live/backlog lanes, re-sends past the window."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from tagtrail_edge.outbox import Outbox, OutboxSettings
-from tagtrail_edge.publish import LinkSettings, Publisher, _batch_json
-from tagtrail_protocol import Codec, GatewayState, ObservationBatch, ObservationItem, Status
+from tagtrail_edge.publish import LinkSettings, Publisher
+from tagtrail_protocol import GatewayState, Kind, ObservationItem, Status
 from tagtrail_testbed.samples import obs_dict
 
 
@@ -34,15 +34,6 @@ def test_live_data_is_not_starved_by_a_backlog(tmp_path: Path) -> None:
     assert sorted(p._alternate([1, 2], [2, 1])) == [1, 2]  # a short outbox: each batch once
 
 
-def test_batch_json_from_stored_bodies_decodes(tmp_path: Path) -> None:
-    item = obs_dict()["items"][0]
-    body = ObservationItem.model_validate(item).model_dump_json(exclude_none=True)
-    boot = str(uuid.uuid4())
-    batch = Codec().decode(_batch_json("obs", "gate-1", boot, 7, (body, body)))
-    assert isinstance(batch, ObservationBatch)
-    assert (str(batch.boot_id), batch.seq, len(batch.items)) == (boot, 7, 2)
-
-
 class _Sent:
     """What paho's publish returns, for a publisher that is not connected to anything."""
 
@@ -60,7 +51,7 @@ def sending(tmp_path: Path, *, window: int, resend_after_s: float) -> Publisher:
         return _Sent()
 
     p._client.publish = publish  # type: ignore[method-assign,assignment]
-    p.outbox.commit([("obs", _body(n)) for n in range(20)])
+    p.outbox.commit([(Kind.OBS, _body(n)) for n in range(20)])
     return p
 
 
