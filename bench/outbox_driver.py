@@ -32,8 +32,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
-from tagtrail_protocol import Kind
-
 
 class Store(Protocol):
     """The steps the benchmark needs of a store."""
@@ -49,13 +47,15 @@ class TagtrailStore:
 
     def __init__(self, folder: Path) -> None:
         from tagtrail_edge.outbox import Outbox, OutboxSettings  # noqa: PLC0415
+        from tagtrail_protocol import Kind  # noqa: PLC0415 (not in the peer's environment)
 
+        self.obs = Kind.OBS
         self.outbox = Outbox.open(OutboxSettings(path=folder / "outbox.db"))
         self.boot = str(uuid.uuid4())
         self.seq = 0
 
     def put(self, payloads: list[str]) -> None:
-        self.outbox.commit([(Kind.OBS, body) for body in payloads])
+        self.outbox.commit([(self.obs, body) for body in payloads])
 
     def durable(self) -> int:
         return int(self.outbox.conn.execute("SELECT count(*) FROM items").fetchone()[0])
