@@ -17,7 +17,7 @@ import json
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Final
 from uuid import UUID
 
@@ -109,9 +109,10 @@ def decode(
             detail = f"{detail}; its first {KEEP_OF_TOO_LARGE} bytes are kept"
         letter = Reject(received.topic, gateway, exc.reason, detail, payload)
         return _refused(received, letter, codec.max_payload_bytes) or letter
-    latest = received.received_ns + max_ahead_ns
+    # One datetime per message; entries are compared as they were decoded (no per-item ns()).
+    latest = datetime.fromtimestamp((received.received_ns + max_ahead_ns) / 1e9, UTC)
     if isinstance(message, Status):
-        if ns(message.time) > latest:
+        if message.time > latest:
             synced = message.clock is None or message.clock.synced
             return _ahead(received, message, message.time, synced=synced)
         return StatusWork(topic, message, status_point(topic.site, message).line())
@@ -155,19 +156,19 @@ def _loose_json(payload: bytes, max_bytes: int) -> dict[str, Any]:
 
 
 def _quarantine(
-    batch: ObservationBatch | PositionBatch, received: Received, latest_ns: int
+    batch: ObservationBatch | PositionBatch, received: Received, latest: datetime
 ) -> tuple[ObservationBatch | PositionBatch, tuple[NewDeadLetter, ...]]:
-    """The batch without what is stamped after ``latest_ns``, and that as dead letters."""
+    """The batch without what is stamped after ``latest``, and that as dead letters."""
     stamped: list[tuple[ObservationItem | PositionFix, datetime]]
     if isinstance(batch, ObservationBatch):
         stamped = [(item, item.event_time) for item in batch.items]
     else:
         stamped = [(fix, fix.time) for fix in batch.fixes]
-    ahead = [(entry, when) for entry, when in stamped if ns(when) > latest_ns]
+    ahead = [(entry, when) for entry, when in stamped if when > latest]
     if not ahead:
         return batch, ()
     letters = tuple(_ahead(received, e, when, synced=e.clock_synced) for e, when in ahead)
-    kept = tuple(entry for entry, when in stamped if ns(when) <= latest_ns)
+    kept = tuple(entry for entry, when in stamped if when <= latest)
     field = "items" if isinstance(batch, ObservationBatch) else "fixes"
     return batch.model_copy(update={field: kept}), letters
 
