@@ -265,6 +265,7 @@ class Publisher:
     def _send(self, batch_id: int, now: float) -> None:
         batch = self.outbox.batch(batch_id)
         if batch is None or not batch.bodies:
+            self._inflight.pop(batch_id, None)  # dropped meanwhile (cap, retention, purge)
             return
         topic = self.topic.sibling(batch.kind)
         try:

@@ -87,3 +87,12 @@ def test_an_ack_after_silence_hurries_what_waited(tmp_path: Path) -> None:
     p.pump(1021.0)
     assert p.resent == 4 + 3  # the other three went again at once, plus one new batch
     assert p.inflight == 4
+
+
+def test_a_batch_dropped_while_in_flight_leaves_the_window(tmp_path: Path) -> None:
+    p = sending(tmp_path, window=4, resend_after_s=10.0)
+    p.pump(1000.0)
+    assert p.inflight == 4
+    p.outbox.purge()  # e.g. the technician purged the outbox, or retention ran
+    p.pump(1010.0)  # their re-sends find nothing: they leave the window
+    assert p.inflight == 0
