@@ -33,7 +33,7 @@ from tagtrail_collector.store.records import (
 )
 
 MAX_PAGE: Final = 1000
-_SHIPMENT_ID_RANDOM_BYTES: Final = 8
+_SHIPMENT_ID_RANDOM_BYTES: Final = 7
 
 
 class Registry:
@@ -222,7 +222,8 @@ class Registry:
         for site_id in (origin_site, destination_site):
             if site_id is not None:
                 self.site(site_id)
-        now = time.time_ns() if attached_at is None else attached_at
+        now = time.time_ns()
+        attach = now if attached_at is None else attached_at
         shipment = Shipment(
             id=_new_shipment_id(now),
             carrier_id=carrier_id,
@@ -244,7 +245,7 @@ class Registry:
                 conn.execute(insert(schema.shipments).values(values))
                 conn.execute(
                     insert(schema.shipment_identifiers),
-                    [_attachment_row(shipment.id, ident, now) for ident in attached],
+                    [_attachment_row(shipment.id, ident, attach) for ident in attached],
                 )
         except IntegrityError as exc:
             raise Conflict(_shipment_conflict(exc, reference, attached)) from None
@@ -370,8 +371,9 @@ def _shipment(row: dict[str, Any], epcs: tuple[str, ...]) -> Shipment:
 
 
 def _new_shipment_id(now_ns: int) -> str:
-    """``shp_`` + 12 hex digits of creation time (ids sort by creation) + 16 random ones."""
-    return f"shp_{now_ns // 1000:012x}{secrets.token_hex(_SHIPMENT_ID_RANDOM_BYTES)}"
+    """``shp_`` + 14 hex digits of creation time in µs (ids sort by creation) + 14 random ones
+    (56 bits: not guessable, and another carrier's id answers 404 anyway): 32 characters."""
+    return f"shp_{now_ns // 1000:014x}{secrets.token_hex(_SHIPMENT_ID_RANDOM_BYTES)}"
 
 
 def _attachment_row(shipment_id: str, ident: ShipmentIdentifier, now: int) -> dict[str, Any]:
