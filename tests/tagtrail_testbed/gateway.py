@@ -43,6 +43,7 @@ class FakeGateway:
         self.boot_id = uuid.uuid4()
         self.codec = Codec()
         self.acked: set[int] = set()
+        self.rejected: dict[int, str] = {}
         self.ack_messages = 0
         self.resent = 0
         self.pending: dict[int, bytes] = {}
@@ -85,6 +86,10 @@ class FakeGateway:
                 self.acked.add(seq)
                 self.pending.pop(seq, None)
                 self._due.pop(seq, None)
+            for rejection in ack.rejected:  # dropped, as the edge agent does, and noted
+                self.rejected[rejection.seq] = rejection.reason
+                self.pending.pop(rejection.seq, None)
+                self._due.pop(rejection.seq, None)
 
     def next_seq(self) -> int:
         with self._lock:

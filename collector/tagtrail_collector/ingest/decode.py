@@ -79,11 +79,18 @@ Reject = NewDeadLetter
 """A payload that failed decoding, for the dead-letter table."""
 
 
+REFUSED_FOR: Final = frozenset({"invalid", "malformed"})
+"""Reasons no collector upgrade or setting can change: such a batch is rejected back. A batch
+over ``max_payload_bytes`` or of a newer protocol major is not (a bigger limit or an upgraded
+collector will store it): its gateway keeps it and sends it again."""
+
+
 @dataclass(frozen=True, slots=True)
 class RefusedBatch:
     """A gateway's batch that can never be stored, as bytes that do not decode whatever the
-    tries, but that still name their (boot id, sequence): dead-lettered, and answered with an
-    ack that rejects it, so the gateway drops it (counted) instead of sending it for ever."""
+    tries, but that still name their (boot id, sequence): dead-lettered (whole: such a payload
+    is under the size limit), and answered with an ack that rejects it, so the gateway drops it
+    (counted) instead of sending it for ever."""
 
     topic: Topic
     boot_id: UUID
@@ -127,6 +134,8 @@ def decode(
 
 def _refused(received: Received, letter: NewDeadLetter, max_bytes: int) -> RefusedBatch | None:
     """The refusal of a batch whose JSON names its gateway, boot id and sequence, if it does."""
+    if letter.reason not in REFUSED_FOR:
+        return None
     try:
         topic = Topic.parse(received.topic)
     except ProtocolError:
