@@ -18,18 +18,16 @@ from tagtrail_edge.config import EdgeConfig
 from tagtrail_edge.enrich import PositionHistory
 from tagtrail_edge.intake import Intake
 from tagtrail_edge.outbox import Outbox
-from tagtrail_edge.publish import LinkSettings, Publisher
+from tagtrail_edge.publish import Publisher
 from tagtrail_edge.smooth import Smoother, Thresholds
 from tagtrail_edge.systemd import notify, watchdog_interval
 from tagtrail_hardware.ascii import AsciiReader, LineFormat
-from tagtrail_hardware.device import Backoff
 from tagtrail_hardware.gpsd import GpsdClient
 from tagtrail_hardware.mercury import MercuryReader, ReaderSettings
 from tagtrail_hardware.nmea import NmeaGps
 from tagtrail_protocol import (
     ClockSource,
     ClockState,
-    Codec,
     DeviceState,
     GatewayState,
     Health,
@@ -106,18 +104,9 @@ class Agent:
             outbox=self.outbox, smoother=build_smoother(c), positions=self.positions,
             clock=self.clock, keep_raw=c.outbox.keep_raw_reads,
         )  # fmt: skip
-        m = c.mqtt
         self.publisher = Publisher(
-            settings=LinkSettings(
-                host=m.host, port=m.port, client_id=m.client_id, username=m.username,
-                password=m.password.get_secret_value() if m.password else None,
-                ca_file=m.ca_file, cert_file=m.cert_file, key_file=m.key_file,
-                keepalive_s=m.keepalive_s, window=m.window, batch_max_items=m.batch_max_items,
-                resend_after_s=m.resend_after_s, status_interval_s=m.status_interval_s,
-                backoff=Backoff(m.backoff_base_s, m.backoff_cap_s),
-            ),
-            site=c.gateway.site, gateway=c.gateway.id, boot_id=self.boot_id,
-            outbox=self.outbox, status=self.status, codec=Codec(compress_above=m.compress_above),
+            settings=c.mqtt, site=c.gateway.site, gateway=c.gateway.id, boot_id=self.boot_id,
+            outbox=self.outbox, status=self.status,
         )  # fmt: skip
         self._device_stop = threading.Event()
         self._intake_stop = threading.Event()

@@ -17,9 +17,8 @@ import ssl
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Final
 from uuid import UUID
 
@@ -27,6 +26,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
+from tagtrail_edge.config import MqttSection
 from tagtrail_edge.errors import PublishError
 from tagtrail_edge.outbox import Outbox
 from tagtrail_hardware.device import Backoff
@@ -46,31 +46,13 @@ _STABLE_S: Final = 10.0
 """A connection up this long (or one that brought an ack) worked: the reconnect backoff resets."""
 
 
-@dataclass(frozen=True, slots=True)
-class LinkSettings:
-    host: str = "127.0.0.1"
-    port: int = 1883
-    client_id: str = ""
-    username: str | None = None
-    password: str | None = None
-    ca_file: Path | None = None
-    cert_file: Path | None = None
-    key_file: Path | None = None
-    keepalive_s: int = 30
-    window: int = 8
-    batch_max_items: int = 500
-    resend_after_s: float = 15.0
-    status_interval_s: float = 30.0
-    backoff: Backoff = field(default_factory=lambda: Backoff(base_s=0.5, cap_s=60.0))
-
-
 class Publisher:
     """Sends the outbox; ``run(stop)`` in its own thread."""
 
     def __init__(
         self,
         *,
-        settings: LinkSettings,
+        settings: MqttSection,
         site: str,
         gateway: str,
         boot_id: UUID,
@@ -83,7 +65,8 @@ class Publisher:
         self.boot_id = boot_id
         self.outbox = outbox
         self.status = status
-        self.codec = codec or Codec()
+        self.codec = codec or Codec(compress_above=settings.compress_above)
+        self.backoff = Backoff(settings.backoff_base_s, settings.backoff_cap_s)
         self.connected = threading.Event()
         self.state_detail: str | None = "not connected yet"
         self.sent = 0
@@ -112,7 +95,8 @@ class Publisher:
             clean_session=True,
         )
         if s.username:
-            client.username_pw_set(s.username, s.password)
+            password = s.password.get_secret_value() if s.password else None
+            client.username_pw_set(s.username, password)
         if s.ca_file is not None:
             try:
                 client.tls_set(
@@ -140,7 +124,7 @@ class Publisher:
             if not self.connected.is_set():
                 if not self._ensure_connected(stop):
                     down_s = time.monotonic() - self._down_since
-                    stop.wait(self.settings.backoff.delay(attempt, down_s=down_s))
+                    stop.wait(self.backoff.delay(attempt, down_s=down_s))
                     attempt += 1
                     continue
                 up_since = time.monotonic()

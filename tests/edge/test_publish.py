@@ -6,8 +6,9 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
+from tagtrail_edge.config import MqttSection
 from tagtrail_edge.outbox import Outbox, OutboxSettings
-from tagtrail_edge.publish import LinkSettings, Publisher
+from tagtrail_edge.publish import Publisher
 from tagtrail_protocol import GatewayState, Kind, ObservationItem, Status
 from tagtrail_testbed.samples import obs_dict
 
@@ -19,7 +20,7 @@ def publisher(tmp_path: Path) -> Publisher:
     def status(state: GatewayState) -> Status:
         return Status(gateway="gate-1", boot_id=boot, time=datetime.now(UTC), state=state)
 
-    return Publisher(settings=LinkSettings(), site="port-rtm", gateway="gate-1", boot_id=boot,
+    return Publisher(settings=MqttSection(), site="port-rtm", gateway="gate-1", boot_id=boot,
                      outbox=outbox, status=status)  # fmt: skip
 
 
@@ -45,7 +46,7 @@ class _Sent:
 
 def sending(tmp_path: Path, *, window: int, resend_after_s: float) -> Publisher:
     p = publisher(tmp_path)
-    p.settings = LinkSettings(window=window, resend_after_s=resend_after_s, batch_max_items=1)
+    p.settings = MqttSection(window=window, resend_after_s=resend_after_s, batch_max_items=1)
 
     def publish(topic: str, payload: bytes, qos: int = 0, retain: bool = False) -> _Sent:
         return _Sent()
