@@ -179,7 +179,7 @@ class Agent:
             alerts.append(f"outbox was corrupt; moved aside to {stats.recovered_from}")
         if self.intake.failing:
             alerts.append(f"outbox writes failing: {self.intake.failing}"[:500])
-        if unacked_s is not None and unacked_s >= max(60.0, 4 * self.config.mqtt.resend_after_s):
+        if unacked_s is not None and unacked_s >= self.publisher.stall_after_s:
             alerts.append(f"no ack for {unacked_s:.0f} s: is the collector running and subscribed?")
         health = Health(
             backlog_batches=stats.backlog_batches,

@@ -222,9 +222,14 @@ class Publisher:
             return None
         return max(0.0, now - min(f.first_sent for f in list(self._inflight.values())))
 
+    @property
+    def stall_after_s(self) -> float:
+        """Waiting this long for an ack is a stall worth an alert (several re-sends' worth)."""
+        return max(60.0, 4 * self.settings.resend_after_s)
+
     def _warn_if_stalled(self, now: float) -> None:
         """One log line per period while batches are out and nothing has been acknowledged."""
-        period = max(60.0, 4 * self.settings.resend_after_s)
+        period = self.stall_after_s
         age = self.oldest_unacked_age_s(now)
         if age is None or age < period or now - self._stall_warned_at < period:
             return

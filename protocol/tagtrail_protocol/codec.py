@@ -106,6 +106,15 @@ class Codec:
             )
         return message
 
+    def peek(self, data: bytes) -> dict[str, Any]:
+        """A payload's top-level JSON object however invalid for its schema (``{}`` if there is
+        none), inflated within the same size cap: to read what a refused batch says it is."""
+        try:
+            obj = json.loads(self._inflate(data))
+        except (DecodeError, ValueError, RecursionError):
+            return {}
+        return obj if isinstance(obj, dict) else {}
+
     def _inflate(self, data: bytes) -> bytes:
         if len(data) > self.max_payload_bytes:
             raise PayloadTooLarge(

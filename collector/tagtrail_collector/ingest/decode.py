@@ -13,12 +13,10 @@ time no later sighting can beat. The rest of its batch goes on, and the batch is
 
 from __future__ import annotations
 
-import json
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Final
 from uuid import UUID
 
 from tagtrail_collector.ingest.subscriber import Received
@@ -40,7 +38,6 @@ from tagtrail_protocol import (
 )
 
 KEEP_OF_TOO_LARGE: Final = 64 * 1024
-_ZLIB_FIRST_BYTE: Final = 0x78
 
 ReadPointName = Callable[[str, int], str | None]
 """(gateway, antenna) -> the registered read point name, if any."""
@@ -115,7 +112,7 @@ def decode(
             payload = payload[:KEEP_OF_TOO_LARGE]
             detail = f"{detail}; its first {KEEP_OF_TOO_LARGE} bytes are kept"
         letter = Reject(received.topic, gateway, exc.reason, detail, payload)
-        return _refused(received, letter, codec.max_payload_bytes) or letter
+        return _refused(received, letter, codec) or letter
     # One datetime per message; entries are compared as they were decoded (no per-item ns()).
     latest = datetime.fromtimestamp((received.received_ns + max_ahead_ns) / 1e9, UTC)
     if isinstance(message, Status):
@@ -132,7 +129,7 @@ def decode(
     )
 
 
-def _refused(received: Received, letter: NewDeadLetter, max_bytes: int) -> RefusedBatch | None:
+def _refused(received: Received, letter: NewDeadLetter, codec: Codec) -> RefusedBatch | None:
     """The refusal of a batch whose JSON names its gateway, boot id and sequence, if it does."""
     if letter.reason not in REFUSED_FOR:
         return None
@@ -142,7 +139,7 @@ def _refused(received: Received, letter: NewDeadLetter, max_bytes: int) -> Refus
         return None
     if topic.kind not in (Kind.OBS, Kind.POS):
         return None
-    obj = _loose_json(received.payload, max_bytes)
+    obj = codec.peek(received.payload)
     seq = obj.get("seq")
     if obj.get("gateway") != topic.gateway or type(seq) is not int or not 0 <= seq <= MAX_SEQ:
         return None
@@ -151,17 +148,6 @@ def _refused(received: Received, letter: NewDeadLetter, max_bytes: int) -> Refus
     except ValueError:
         return None
     return RefusedBatch(topic, boot_id, seq, letter)
-
-
-def _loose_json(payload: bytes, max_bytes: int) -> dict[str, Any]:
-    """The payload's top-level JSON object, however invalid for the schema ({} if none)."""
-    try:
-        if payload[:1] == bytes([_ZLIB_FIRST_BYTE]):
-            payload = zlib.decompressobj().decompress(payload, max_bytes)
-        obj = json.loads(payload)
-    except (ValueError, zlib.error, RecursionError):
-        return {}
-    return obj if isinstance(obj, dict) else {}
 
 
 def _quarantine(

@@ -108,11 +108,6 @@ class Attachment:
     attached_at: int
     released_at: int | None
 
-    def covers(self, time_ns: int) -> bool:
-        return self.attached_at <= time_ns and (
-            self.released_at is None or time_ns <= self.released_at
-        )
-
 
 @dataclass(frozen=True, slots=True)
 class GatewayPosition:
