@@ -1,15 +1,18 @@
-"""Every configuration key is read by the code it configures, not only declared and documented.
+"""Every documented configuration key is a real key, read by the code it configures.
 
 A key that validates, appears in the example and is then never read (``mqtt.compress_above``
-once) is worse than none: the operator believes it works. For each key of the edge and collector
-configuration models, some module of the package other than the one declaring the models must
-read an attribute of that name. It is a tripwire, not a proof (a common name may be read for
-another reason); the behaviour behind each key is tested where it lives.
+once) is worse than none: the operator believes it works. Each key the example files document
+(set or commented out) must be a key of the model, and for each key of the edge and collector
+models some module of the package (or of the protocol package, which holds the sections both
+share) other than the ones declaring the models must read an attribute of that name. It is a
+tripwire, not a proof (a common name may be read for another reason); the behaviour behind each
+key is tested where it lives.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -25,14 +28,21 @@ ROOT = Path(__file__).resolve().parents[1]
 fields = leaf_fields
 
 
-def attributes_read(package: Path, *, declared_in: str) -> set[str]:
-    """Attribute names read in the package; in the models' own module, only those read by
-    methods that hand settings on (``OutboxSection.settings()``), not by validators."""
+DECLARING = ("config.py", "settings.py")
+EXAMPLES = {
+    "edge": ROOT / "deploy" / "edge" / "edge.example.toml",
+    "collector": ROOT / "deploy" / "collector" / "collector.example.toml",
+}
+
+
+def attributes_read(*packages: Path, declared_in: tuple[str, ...] = DECLARING) -> set[str]:
+    """Attribute names read in the packages; in the models' own modules, only those read by
+    methods that hand settings on (``EdgeConfig.thresholds_for()``), not by validators."""
     names: set[str] = set()
-    for path in package.rglob("*.py"):
+    for path in (p for package in packages for p in package.rglob("*.py")):
         tree = ast.parse(path.read_text(), str(path))
         scopes: list[ast.AST] = [tree]
-        if path.name == declared_in:
+        if path.name in declared_in:
             methods = [f for f in ast.walk(tree) if isinstance(f, ast.FunctionDef)]
             scopes = [
                 f
@@ -51,7 +61,7 @@ def attributes_read(package: Path, *, declared_in: str) -> set[str]:
     [(EdgeConfig, "edge/tagtrail_edge"), (CollectorConfig, "collector/tagtrail_collector")],
 )
 def test_every_key_is_read_outside_the_config_models(model: type[BaseModel], package: str) -> None:
-    read = attributes_read(ROOT / package, declared_in="config.py")
+    read = attributes_read(ROOT / package, ROOT / "protocol" / "tagtrail_protocol")
     unread = sorted(key for key, name in fields(model).items() if name not in read)
     assert unread == [], f"declared and documented, never read: {unread}"
 
@@ -60,6 +70,35 @@ def test_the_tripwire_catches_an_unread_key() -> None:
     class Section(BaseModel):
         never_read_anywhere_xyz: int = 0
 
-    read = attributes_read(ROOT / "edge" / "tagtrail_edge", declared_in="config.py")
+    read = attributes_read(ROOT / "edge" / "tagtrail_edge")
     assert "never_read_anywhere_xyz" not in read
     assert fields(Section) == {"never_read_anywhere_xyz": "never_read_anywhere_xyz"}
+
+
+def documented_keys(example: Path) -> set[str]:
+    """``section.key`` of every setting the example shows, set or commented out."""
+    found, section = set(), ""
+    for line in example.read_text().splitlines():
+        header = re.match(r"^#?\s*\[\[?([a-z_]+)\]?\]", line)
+        section = header.group(1) if header else section
+        option = re.match(r"^#?\s*([a-z_]+)\s*=", line)
+        if option and section:
+            found.add(f"{section}.{option.group(1)}")
+    return found
+
+
+@pytest.mark.parametrize(
+    ("model", "example", "package"),
+    [
+        (EdgeConfig, EXAMPLES["edge"], "edge/tagtrail_edge"),
+        (CollectorConfig, EXAMPLES["collector"], "collector/tagtrail_collector"),
+    ],
+)
+def test_every_documented_key_exists_and_is_read(
+    model: type[BaseModel], example: Path, package: str
+) -> None:
+    keys = fields(model)
+    documented = documented_keys(example)
+    assert documented - set(keys) == set(), "documented, but not a key of the model"
+    read = attributes_read(ROOT / package, ROOT / "protocol" / "tagtrail_protocol")
+    assert sorted(k for k in documented if keys[k] not in read) == []

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from packaging.requirements import Requirement
-from packaging.utils import canonicalize_name
+from packaging.utils import NormalizedName, canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = {
@@ -20,10 +20,22 @@ SERVER_ONLY = {"fastapi", "uvicorn", "starlette", "httpx", "sqlalchemy", "influx
 GATEWAY_ONLY = {"pyserial", "sqlite-utils", "epcpy"}
 
 
+def extra_requirements(requirement: Requirement) -> list[NormalizedName]:
+    """What the extras named in ``requirement`` (``tagtrail-protocol[link]``) pull in."""
+    found = []
+    for spec in metadata.requires(requirement.name) or []:
+        inner = Requirement(spec)
+        if inner.marker is not None and any(
+            inner.marker.evaluate({"extra": extra}) for extra in requirement.extras
+        ):
+            found.append(canonicalize_name(inner.name))
+    return found
+
+
 def closure(distribution: str) -> set[str]:
     """Every distribution an install of ``distribution`` pulls in (base requirements only)."""
     seen: set[str] = set()
-    todo = [canonicalize_name(distribution)]
+    todo: list[NormalizedName] = [canonicalize_name(distribution)]
     while todo:
         name = todo.pop()
         if name in seen:
@@ -33,6 +45,7 @@ def closure(distribution: str) -> set[str]:
             requirement = Requirement(spec)
             if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
                 todo.append(canonicalize_name(requirement.name))
+                todo.extend(extra_requirements(requirement))
     return seen
 
 
@@ -60,15 +73,18 @@ def test_the_protocol_pulls_only_pydantic() -> None:
     }
 
 
-def imported_modules(package_dir: Path) -> set[str]:
+def imported_modules_of(source: Path) -> set[str]:
     found: set[str] = set()
-    for source in package_dir.rglob("*.py"):
-        for node in ast.walk(ast.parse(source.read_text(), str(source))):
-            if isinstance(node, ast.Import):
-                found.update(alias.name.split(".")[0] for alias in node.names)
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                found.add(node.module.split(".")[0])
+    for node in ast.walk(ast.parse(source.read_text(), str(source))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module.split(".")[0])
     return found
+
+
+def imported_modules(package_dir: Path) -> set[str]:
+    return {name for source in package_dir.rglob("*.py") for name in imported_modules_of(source)}
 
 
 ALLOWED_IMPORTS = {
@@ -86,10 +102,18 @@ def test_packages_import_only_what_their_layer_allows(package: str) -> None:
     assert ours <= ALLOWED_IMPORTS[package]
 
 
-def test_the_protocol_does_no_io() -> None:
-    io_modules = {"socket", "sqlite3", "serial", "paho", "httpx", "subprocess", "asyncio"}
+def test_the_protocol_does_no_io_outside_its_link() -> None:
+    io_modules = {"socket", "sqlite3", "serial", "paho", "httpx", "subprocess", "asyncio", "ssl"}
     protocol = PACKAGES["tagtrail_protocol"] / "tagtrail_protocol"
-    assert imported_modules(protocol) & io_modules == set()
+    for source in protocol.glob("*.py"):
+        used = imported_modules_of(source) & io_modules
+        assert used == set() or source.name == "link.py", f"{source.name} imports {used}"
+
+
+def test_the_link_extra_is_what_both_programs_use() -> None:
+    assert "paho-mqtt" not in closure("tagtrail-protocol")
+    for program in ("tagtrail-edge", "tagtrail-collector"):
+        assert "paho-mqtt" in closure(program)
 
 
 @pytest.mark.parametrize("package", sorted(PACKAGES))

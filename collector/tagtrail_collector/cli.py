@@ -37,13 +37,17 @@ def serve(config: ConfigOption = DEFAULT_CONFIG) -> None:
     """
     import uvicorn  # noqa: PLC0415 (keep the admin commands quick)
 
-    from tagtrail_collector import logs  # noqa: PLC0415
     from tagtrail_collector.config import load_config  # noqa: PLC0415
     from tagtrail_collector.service import Collector  # noqa: PLC0415
+    from tagtrail_protocol import logs  # noqa: PLC0415
 
     try:
         settings = load_config(config)
-        logs.setup(settings.log.level, settings.log.format)
+        logs.setup(
+            settings.log,
+            adopt=("uvicorn", "uvicorn.error", "uvicorn.access"),
+            quiet=("httpx", "httpcore"),  # one line per InfluxDB request would drown the rest
+        )
         collector = Collector(settings)
     except CollectorError as exc:
         raise fail(exc) from None

@@ -7,38 +7,36 @@ in ``deploy/collector/collector.example.toml`` (a test checks it). Environment v
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from tagtrail_collector.errors import ConfigError
-from tagtrail_collector.store.influx import InfluxSettings
+from tagtrail_protocol.errors import SettingsError
 from tagtrail_protocol.ids import Identifier
+from tagtrail_protocol.settings import (
+    BrokerSection,
+    LogSection,
+    Port,
+    Positive,
+    Secret,
+    Section,
+    describe,
+    read_toml,
+)
 
-Positive = Annotated[float, Field(gt=0)]
-Port = Annotated[int, Field(ge=1, le=65535)]
 
+class MqttSection(BrokerSection):
+    """The broker link, plus how the collector subscribes over it."""
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class MqttSection(_Section):
-    host: str = "127.0.0.1"
-    port: Port = 8883
-    client_id: str = ""
-    username: str | None = None
-    password: SecretStr | None = None
-    ca_file: Path | None = None
-    cert_file: Path | None = None
-    key_file: Path | None = None
-    keepalive_s: Annotated[int, Field(ge=5, le=3600)] = 30
     share_group: Identifier | None = None
+    """several instances: the $share group they split the gateways' batches in"""
     session_expiry_s: Annotated[int, Field(ge=0, le=2**32 - 1)] | None = None
+    """how long the broker keeps this instance's session; omitted: a day, a minute in a group"""
     backoff_cap_s: Positive = 30.0
+    """reconnect backoff cap, seconds"""
 
     @property
     def session_expiry(self) -> int:
@@ -49,23 +47,15 @@ class MqttSection(_Section):
             return self.session_expiry_s
         return 60 if self.share_group is not None else 86_400
 
-    @model_validator(mode="after")
-    def _client_cert_pairs(self) -> MqttSection:
-        if (self.cert_file is None) != (self.key_file is None):
-            raise ValueError("cert_file and key_file go together: set both or neither")
-        if self.cert_file is not None and self.ca_file is None:
-            raise ValueError("a client certificate needs TLS: set ca_file too")
-        return self
 
-
-class InfluxSection(_Section):
+class InfluxSection(Section):
     url: Annotated[str, Field(pattern=r"^https?://")] = "http://127.0.0.1:8086"
     database: Identifier = "tagtrail"
     retention_policy: Identifier | None = None
     retention: Annotated[str, Field(pattern=r"^(INF|\d+[hdw])$")] | None = None
     username: str | None = None
-    password: SecretStr | None = None
-    token: SecretStr | None = None
+    password: Secret | None = None
+    token: Secret | None = None
     timeout_s: Positive = 10.0
     create_database: bool = True
 
@@ -77,23 +67,12 @@ class InfluxSection(_Section):
             raise ValueError("retention_policy and retention go together")
         return self
 
-    def client_settings(self) -> InfluxSettings:
-        return InfluxSettings(
-            url=self.url,
-            database=self.database,
-            retention_policy=self.retention_policy,
-            username=self.username,
-            password=self.password,
-            token=self.token,
-            timeout_s=self.timeout_s,
-        )
 
-
-class RegistrySection(_Section):
+class RegistrySection(Section):
     url: SecretStr = SecretStr("sqlite:////var/lib/tagtrail/registry.db")
 
 
-class IngestSection(_Section):
+class IngestSection(Section):
     batch_max_points: Annotated[int, Field(ge=1, le=100_000)] = 5000
     batch_max_delay_s: Annotated[float, Field(ge=0, le=60)] = 0.2
     queue_max_messages: Annotated[int, Field(ge=1, le=1_000_000)] = 2000
@@ -104,7 +83,7 @@ class IngestSection(_Section):
     dead_letter_retention_days: Positive = 30.0
 
 
-class ApiSection(_Section):
+class ApiSection(Section):
     host: str = "127.0.0.1"
     port: Port = 8080
     page_size: Annotated[int, Field(ge=1, le=1000)] = 100
@@ -118,11 +97,6 @@ class ApiSection(_Section):
         if self.metrics_port is not None and self.metrics_port == self.port:
             raise ValueError("metrics_port must differ from port (or be left out)")
         return self
-
-
-class LogSection(_Section):
-    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    format: Literal["json", "text"] = "json"
 
 
 class CollectorConfig(BaseSettings):
@@ -151,34 +125,13 @@ class CollectorConfig(BaseSettings):
         return env_settings, init_settings  # the environment overrides the file
 
 
-SECRET_KEYS = ("password", "token", "registry.url")
-
-
 def load_config(path: Path | None) -> CollectorConfig:
     """Read and validate ``path`` (None: environment and defaults only)."""
-    data = {}
-    if path is not None:
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise ConfigError(f"cannot read config {path}: {exc.strerror or exc}") from exc
-        except UnicodeDecodeError as exc:
-            raise ConfigError(
-                f"{path} is not UTF-8 text (a bad byte at offset {exc.start}); save it as UTF-8"
-            ) from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
+    try:
+        data = {} if path is None else read_toml(path)
+    except SettingsError as exc:
+        raise ConfigError(str(exc)) from exc
     try:
         return CollectorConfig(**data)
     except ValidationError as exc:
-        raise ConfigError(_describe(exc, path)) from None
-
-
-def _describe(exc: ValidationError, path: Path | None) -> str:
-    lines = [f"{path or 'environment'}: {exc.error_count()} invalid setting(s)"]
-    for error in exc.errors():
-        key = ".".join(str(p) for p in error["loc"]) or "(top level)"
-        secret = any(word in key for word in SECRET_KEYS)
-        shown = "***" if secret else repr(error.get("input"))[:80]
-        lines.append(f"  {key} = {shown}: {error['msg']}")
-    return "\n".join(lines)
+        raise ConfigError(describe(exc, path or "environment")) from None

@@ -59,7 +59,7 @@ class Collector:
     def __init__(self, config: CollectorConfig) -> None:
         self.config = config
         self.metrics = Metrics()
-        self.influx = Influx(config.influx.client_settings())
+        self.influx = Influx(config.influx)
         self.engine = connect(config.registry.url.get_secret_value())
         self.registry = Registry(self.engine)
         self.directory = Directory(self.registry)

@@ -7,25 +7,27 @@ nesting, e.g. ``TAGTRAIL_EDGE_MQTT__PASSWORD``.
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from tagtrail_edge.errors import ConfigError
 from tagtrail_edge.outbox import OutboxSettings, Overflow
+from tagtrail_protocol.errors import SettingsError
 from tagtrail_protocol.ids import Identifier
+from tagtrail_protocol.settings import (
+    BrokerSection,
+    LogSection,
+    Positive,
+    Section,
+    describe,
+    read_toml,
+)
 
-Positive = Annotated[float, Field(gt=0)]
 
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
-
-
-class GatewaySection(_Section):
+class GatewaySection(Section):
     id: Identifier
     """this gateway's id: a-z, 0-9, '.', '_', '-' (at most 64)"""
     site: Identifier
@@ -34,25 +36,9 @@ class GatewaySection(_Section):
     """true on trucks: each event is stamped with the GPS position"""
 
 
-class MqttSection(_Section):
-    host: str = "127.0.0.1"
-    """the MQTT broker"""
-    port: Annotated[int, Field(ge=1, le=65535)] = 8883
-    """8883 for TLS, 1883 plain"""
-    client_id: str = ""
-    """empty means "tagtrail-edge-<gateway id>" """
-    username: str | None = None
-    """this gateway's own credential"""
-    password: SecretStr | None = None
-    """better: TAGTRAIL_EDGE_MQTT__PASSWORD in the service environment"""
-    ca_file: Path | None = None
-    """CA that signed the broker's certificate; enables TLS"""
-    cert_file: Path | None = None
-    """client certificate, when the broker requires one"""
-    key_file: Path | None = None
-    """its key (cert_file and key_file go together)"""
-    keepalive_s: Annotated[int, Field(ge=5, le=3600)] = 30
-    """MQTT keepalive, seconds"""
+class MqttSection(BrokerSection):
+    """The broker link, plus how the gateway sends over it."""
+
     window: Annotated[int, Field(ge=1, le=1000)] = 8
     """batches sent and not yet acknowledged, at most"""
     batch_max_items: Annotated[int, Field(ge=1, le=10_000)] = 500
@@ -63,21 +49,11 @@ class MqttSection(_Section):
     """retained status message period"""
     backoff_base_s: Positive = 0.5
     """reconnect backoff: random wait in [0, min(cap, base * 2^n)]"""
-    backoff_cap_s: Positive = 60.0
-    """reconnect backoff cap, seconds"""
     compress_above: Annotated[int, Field(ge=0)] | None = 4096
     """zlib-compress payloads above this many bytes (omit: never)"""
 
-    @model_validator(mode="after")
-    def _client_cert_pairs(self) -> MqttSection:
-        if (self.cert_file is None) != (self.key_file is None):
-            raise ValueError("cert_file and key_file go together: set both or neither")
-        if self.cert_file is not None and self.ca_file is None:
-            raise ValueError("a client certificate needs TLS: set ca_file too")
-        return self
 
-
-class OutboxSection(_Section):
+class OutboxSection(Section):
     path: Path = Path("/var/lib/tagtrail/outbox.db")
     """SQLite outbox (WAL); its folder must be writable"""
     cap_mb: Annotated[float, Field(ge=1.0)] = 256.0
@@ -102,7 +78,7 @@ class OutboxSection(_Section):
         )
 
 
-class Thresholds(_Section):
+class Thresholds(Section):
     observe_count: Annotated[int, Field(ge=1)] = 2
     """reads before a tag counts as arrived..."""
     observe_s: Annotated[float, Field(ge=0)] = 1.0
@@ -113,7 +89,7 @@ class Thresholds(_Section):
     """optional "observe" event for a dwelling tag, this often"""
 
 
-class ReaderSection(_Section):
+class ReaderSection(Section):
     name: Identifier
     """reader name (read points default to "<name>-a<antenna>")"""
     driver: Literal["ascii", "mercury"]
@@ -138,7 +114,7 @@ class ReaderSection(_Section):
     """mercury: antenna ports to search"""
 
 
-class ReadPointSection(_Section):
+class ReadPointSection(Section):
     name: Identifier
     """the name carriers see"""
     reader: Identifier
@@ -165,7 +141,7 @@ class ReadPointSection(_Section):
         )
 
 
-class GpsSection(_Section):
+class GpsSection(Section):
     source: Literal["none", "nmea", "gpsd"] = "none"
     """"none", "nmea" (serial receiver) or "gpsd" (preferred if running)"""
     path: str = "/dev/ttyACM0"
@@ -178,13 +154,6 @@ class GpsSection(_Section):
     """gpsd: port"""
     max_fix_age_s: Positive = 30.0
     """mobile: no position on an event further than this from a fix"""
-
-
-class LogSection(_Section):
-    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    """DEBUG, INFO, WARNING, ERROR"""
-    format: Literal["json", "text"] = "json"
-    """json (one object per line) or text"""
 
 
 class EdgeConfig(BaseSettings):
@@ -247,15 +216,9 @@ class EdgeConfig(BaseSettings):
 def load_config(path: Path) -> EdgeConfig:
     """Read and validate ``path``; :class:`ConfigError` names every problem."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"cannot read config {path}: {exc.strerror or exc}") from exc
-    except UnicodeDecodeError as exc:
-        raise ConfigError(
-            f"{path} is not UTF-8 text (a bad byte at offset {exc.start}); save it as UTF-8"
-        ) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
+        data = read_toml(path)
+    except SettingsError as exc:
+        raise ConfigError(str(exc)) from exc
     return validate(data, path)
 
 
@@ -265,12 +228,3 @@ def validate(data: dict[str, Any], path: Path) -> EdgeConfig:
         return EdgeConfig(**data)
     except ValidationError as exc:
         raise ConfigError(describe(exc, path)) from None
-
-
-def describe(exc: ValidationError, path: Path) -> str:
-    lines = [f"{path}: {exc.error_count()} invalid setting(s)"]
-    for error in exc.errors():
-        key = ".".join(str(p) for p in error["loc"]) or "(top level)"
-        shown = "***" if "password" in key else repr(error.get("input"))[:80]
-        lines.append(f"  {key} = {shown}: {error['msg']}")
-    return "\n".join(lines)

@@ -22,6 +22,8 @@ from tomlkit.items import AoT, Table
 
 from tagtrail_edge.config import EdgeConfig, validate
 from tagtrail_edge.errors import ConfigError
+from tagtrail_protocol.errors import SettingsError
+from tagtrail_protocol.settings import read_text
 
 HEADER = (
     "tagtrail edge agent configuration (tagtrail-edge run --config FILE).",
@@ -53,13 +55,9 @@ def set_value(path: Path, key: str, text: str) -> EdgeConfig:
     parts = key.split(".")
     model = _setting_model(parts)
     try:
-        doc = tomlkit.parse(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"cannot read config {path}: {exc.strerror or exc}") from exc
-    except UnicodeDecodeError as exc:
-        raise ConfigError(
-            f"{path} is not UTF-8 text (a bad byte at offset {exc.start}); save it as UTF-8"
-        ) from None
+        doc = tomlkit.parse(read_text(path))
+    except SettingsError as exc:
+        raise ConfigError(str(exc)) from exc
     except ParseError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
     container: Any = doc

@@ -21,14 +21,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
-
 from tagtrail_edge.clock import kernel_synced
 from tagtrail_edge.config import EdgeConfig, MqttSection, load_config
 from tagtrail_edge.errors import ConfigError, OutboxError
 from tagtrail_edge.outbox import files_size
 from tagtrail_protocol import Ack, Codec, Kind, Ping, ProtocolError, Topic
+from tagtrail_protocol.errors import LinkError
+from tagtrail_protocol.link import Link, Message, refusal, tls_context
 
 Verdict = Literal["pass", "fail", "skip"]
 MIB = 1024 * 1024
@@ -204,7 +203,7 @@ def link(config: EdgeConfig, waits: Waits) -> Iterator[Check]:
 
 def tls_trust(m: MqttSection, timeout_s: float) -> Check:
     try:
-        context = _tls_context(m)
+        context = tls_context(m)
         with (
             socket.create_connection((m.host, m.port), timeout=timeout_s) as raw,
             context.wrap_socket(raw, server_hostname=m.host) as wrapped,
@@ -216,7 +215,7 @@ def tls_trust(m: MqttSection, timeout_s: float) -> Check:
             f"mqtt.ca_file ({m.ca_file}) must be the CA that signed the broker's certificate, "
             f"and that certificate must name {m.host}",
         )  # fmt: skip
-    except (ssl.SSLError, OSError) as exc:
+    except (ssl.SSLError, OSError, LinkError) as exc:
         return Check(
             NAMES[6], "fail", f"TLS handshake failed: {exc}",
             "check mqtt.ca_file, cert_file and key_file, and that the port speaks TLS",
@@ -224,13 +223,6 @@ def tls_trust(m: MqttSection, timeout_s: float) -> Check:
     subject: Any = peer.get("subject", ())
     names = [pair[1] for rdn in subject for pair in rdn if pair[0] == "commonName"]
     return Check(NAMES[6], "pass", f"broker certificate for {names[0] if names else m.host}")
-
-
-def _tls_context(m: MqttSection) -> ssl.SSLContext:
-    context = ssl.create_default_context(cafile=str(m.ca_file))
-    if m.cert_file is not None and m.key_file is not None:
-        context.load_cert_chain(str(m.cert_file), str(m.key_file))
-    return context
 
 
 def _skipped(first: int, why: str) -> Iterator[Check]:
@@ -269,40 +261,39 @@ class _Probe:
         self.subscribed = threading.Event()
         self.answered = threading.Event()
         self.refusal: str | None = None
-        self.client = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id=f"tagtrail-doctor-{gw.id}-{self.session.hex[:8]}"
-        )
-        if m.username:
-            password = m.password.get_secret_value() if m.password else None
-            self.client.username_pw_set(m.username, password)
-        if m.ca_file is not None:
-            self.client.tls_set_context(_tls_context(m))
+        self.link = Link(m, client_id=f"tagtrail-doctor-{gw.id}-{self.session.hex[:8]}")
+        self.client = self.link.client
         self.client.on_connect = self._on_connect
         self.client.on_subscribe = self._on_subscribe
         self.client.on_message = self._on_message
-        self.host, self.port = m.host, m.port
 
     def connect(self, timeout_s: float) -> str | None:
         """None when the broker accepted us; otherwise its (or the network's) reason."""
         try:
-            self.client.connect(self.host, self.port, keepalive=30)
-        except (OSError, ssl.SSLError) as exc:
+            self.link.connect()
+        except LinkError as exc:
             return f"connection failed: {exc}"
-        self.client.loop_start()
+        self.link.start_thread()
         if not self.connected.wait(timeout_s):
             return self.refusal or f"no answer to CONNECT within {timeout_s:g} s"
         return self.refusal
 
     def round_trip(self, timeout_s: float) -> Check:
         acks = str(self.topic.sibling(Kind.ACK))
-        self.client.subscribe(acks, qos=1)
-        if not self.subscribed.wait(timeout_s) or self.refusal:
+        try:
+            self.link.subscribe([(acks, 1)])
+        except LinkError as exc:
+            self.refusal = str(exc)
+        if self.refusal or not self.subscribed.wait(timeout_s):
             return Check(
                 NAMES[8], "fail", self.refusal or f"subscribing to {acks} was not answered",
                 f"the broker's ACL must let this gateway read {acks}",
             )  # fmt: skip
         ping = Ping(gateway=self.topic.gateway, boot_id=self.session, time=datetime.now(UTC))
-        self.client.publish(str(self.topic), self.codec.encode(ping), qos=1)
+        try:
+            self.link.publish(str(self.topic), self.codec.encode(ping))
+        except LinkError as exc:
+            return Check(NAMES[8], "fail", str(exc), "is the broker still reachable?")
         if self.answered.wait(timeout_s):
             return Check(NAMES[8], "pass", f"the collector answered on {acks}")
         return Check(
@@ -312,21 +303,20 @@ class _Probe:
         )  # fmt: skip
 
     def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
+        self.link.close()
 
-    def _on_connect(self, _c: mqtt.Client, _u: object, _f: object, rc: Any, _p: object) -> None:  # noqa: ANN401
-        if rc.is_failure:
+    def _on_connect(self, _c: object, _u: object, _f: object, rc: Any, _p: object) -> None:  # noqa: ANN401
+        if refusal(rc) is not None:
             self.refusal = f"the broker refused the connection: {rc}"
         self.connected.set()
 
-    def _on_subscribe(self, _c: mqtt.Client, _u: object, _m: int, codes: Any, _p: object) -> None:  # noqa: ANN401
-        failed = [code for code in codes if code.is_failure]
+    def _on_subscribe(self, _c: object, _u: object, _m: int, codes: Any, _p: object) -> None:  # noqa: ANN401
+        failed = [code for code in codes if refusal(code) is not None]
         if failed:
             self.refusal = f"the broker refused the subscription: {failed[0]}"
         self.subscribed.set()
 
-    def _on_message(self, _c: mqtt.Client, _u: object, message: mqtt.MQTTMessage) -> None:
+    def _on_message(self, _c: object, _u: object, message: Message) -> None:
         try:
             ack = self.codec.decode_for(Topic.parse(message.topic), bytes(message.payload))
         except ProtocolError:

@@ -13,7 +13,6 @@ persistence) delay delivery but never stop it.
 from __future__ import annotations
 
 import logging
-import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -21,10 +20,6 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Final
 from uuid import UUID
-
-import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
-from paho.mqtt.reasoncodes import ReasonCode
 
 from tagtrail_edge.config import MqttSection
 from tagtrail_edge.errors import PublishError
@@ -40,6 +35,8 @@ from tagtrail_protocol import (
     Status,
     Topic,
 )
+from tagtrail_protocol.errors import LinkError
+from tagtrail_protocol.link import Link, Message, Reason, Will, refusal
 
 _log = logging.getLogger(__name__)
 _STABLE_S: Final = 10.0
@@ -78,7 +75,7 @@ class Publisher:
         self._next_seq = 0
         self._inflight: dict[int, _InFlight] = {}  # batch id -> its sending, on this connection
         self._sent_as: dict[tuple[str, int], int] = {}  # (boot id, seq) -> batch id
-        self._client = self._make_client()
+        self._link = self._make_link()
         self._last_status = 0.0
         self._newest_first = True
         self._leaving = False
@@ -87,33 +84,23 @@ class Publisher:
         self._stall_warned_at = 0.0
         self._said_at = 0.0
 
-    def _make_client(self) -> mqtt.Client:
+    def _make_link(self) -> Link:
         s = self.settings
-        client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=s.client_id or f"tagtrail-edge-{self.topic.gateway}",
-            clean_session=True,
+        will = Will(
+            str(self.topic.sibling(Kind.STATUS)),
+            self.codec.encode(self.status(GatewayState.OFFLINE)),
         )
-        if s.username:
-            password = s.password.get_secret_value() if s.password else None
-            client.username_pw_set(s.username, password)
-        if s.ca_file is not None:
-            try:
-                client.tls_set(
-                    ca_certs=str(s.ca_file),
-                    certfile=str(s.cert_file) if s.cert_file else None,
-                    keyfile=str(s.key_file) if s.key_file else None,
-                    tls_version=ssl.PROTOCOL_TLS_CLIENT,
-                )
-            except (OSError, ssl.SSLError, ValueError) as exc:
-                raise PublishError(f"cannot set up TLS: {exc}") from exc
-        will = self.codec.encode(self.status(GatewayState.OFFLINE))
-        client.will_set(str(self.topic.sibling(Kind.STATUS)), will, qos=1, retain=True)
-        client.max_inflight_messages_set(max(20, s.window * 2))
-        client.on_connect = self._on_connect
-        client.on_disconnect = self._on_disconnect
-        client.on_message = self._on_message
-        return client
+        try:
+            link = Link(
+                s, client_id=s.client_id or f"tagtrail-edge-{self.topic.gateway}", will=will,
+                max_inflight=max(20, s.window * 2),
+            )  # fmt: skip
+        except LinkError as exc:
+            raise PublishError(str(exc)) from exc
+        link.client.on_connect = self._on_connect
+        link.client.on_disconnect = self._on_disconnect
+        link.client.on_message = self._on_message
+        return link
 
     # -- the loop ------------------------------------------------------------------------
 
@@ -130,10 +117,11 @@ class Publisher:
                 up_since = time.monotonic()
             if attempt and (self._worked or time.monotonic() - up_since >= _STABLE_S):
                 attempt = 0  # the connection worked: the next outage starts with a short wait
-            rc = self._client.loop(timeout=0.05)
-            if rc != mqtt.MQTT_ERR_SUCCESS:
+            try:
+                self._link.loop(timeout=0.05)
+            except LinkError as exc:
                 if self.connected.is_set():  # else on_disconnect has said so already
-                    self._lost(f"network loop: {mqtt.error_string(rc)}")
+                    self._lost(str(exc))
                 continue
             if self.connected.is_set():
                 self.pump(time.time())
@@ -142,11 +130,10 @@ class Publisher:
     def _ensure_connected(self, stop: threading.Event) -> bool:
         if self.connected.is_set():
             return True
-        s = self.settings
         try:
-            self._client.connect(s.host, s.port, keepalive=s.keepalive_s)
-        except (OSError, ssl.SSLError, ValueError) as exc:
-            detail = f"cannot reach {s.host}:{s.port}: {exc}"
+            self._link.connect()
+        except LinkError as exc:
+            detail = str(exc)
             if detail != self.state_detail or time.monotonic() - self._said_at >= 60.0:
                 _log.warning("mqtt: %s; trying again", detail)  # once a minute, not per attempt
                 self._said_at = time.monotonic()
@@ -154,10 +141,12 @@ class Publisher:
             return False
         deadline = time.monotonic() + 10.0
         while not self.connected.is_set() and time.monotonic() < deadline and not stop.is_set():
-            if self._client.loop(timeout=0.1) != mqtt.MQTT_ERR_SUCCESS:
+            try:
+                self._link.loop(timeout=0.1)
+            except LinkError:
                 break
         if not self.connected.is_set():
-            self._client.disconnect()
+            self._link.client.disconnect()
             return False
         return True
 
@@ -173,18 +162,17 @@ class Publisher:
     def _goodbye(self) -> None:
         self._leaving = True
         if self.connected.is_set():
-            info = self._client.publish(
+            info = self._link.publish(
                 str(self.topic.sibling(Kind.STATUS)),
-                self.codec.encode(self.status(GatewayState.OFFLINE)), qos=1, retain=True,
+                self.codec.encode(self.status(GatewayState.OFFLINE)), retain=True,
             )  # fmt: skip
             deadline = time.monotonic() + 2.0
             while not info.is_published() and time.monotonic() < deadline:
-                self._client.loop(timeout=0.05)
-            self._client.disconnect()
-        self._client.loop(timeout=0.05)
-        # loop() keeps a socket pair for wake-ups that paho closes only when the client is
-        # garbage-collected; close it now with the connection (paho 2.x has no public call).
-        self._client._reset_sockets()
+                try:
+                    self._link.loop(timeout=0.05)
+                except LinkError:
+                    break
+        self._link.close()
 
     # -- what is sent --------------------------------------------------------------------
 
@@ -266,9 +254,10 @@ class Publisher:
             _log.error("batch %s/%s cannot be sent: %s", batch.boot_id, batch.seq, exc)
             self.outbox.acknowledge(batch.boot_id, (), [(batch.seq, "too-large")])
             return
-        info = self._client.publish(str(topic), packed, qos=1)
-        if info.rc != mqtt.MQTT_ERR_SUCCESS:
-            self._lost(f"publish failed: {mqtt.error_string(info.rc)}")
+        try:
+            self._link.publish(str(topic), packed)
+        except LinkError as exc:
+            self._lost(str(exc))
             return
         self.outbox.mark_sent(batch_id, now=now)
         previous = self._inflight.get(batch_id)
@@ -288,19 +277,26 @@ class Publisher:
     def publish_status(self) -> None:
         self._last_status = time.time()
         payload = self.codec.encode(self.status(GatewayState.ONLINE))
-        self._client.publish(str(self.topic.sibling(Kind.STATUS)), payload, qos=1, retain=True)
+        try:
+            self._link.publish(str(self.topic.sibling(Kind.STATUS)), payload, retain=True)
+        except LinkError as exc:
+            self._lost(str(exc))
 
     # -- paho callbacks (run in this thread, inside loop()) -----------------------------
 
     def _on_connect(
-        self, client: mqtt.Client, userdata: object, flags: object, reason: ReasonCode,
+        self, client: object, userdata: object, flags: object, reason: Reason,
         properties: object,
     ) -> None:  # fmt: skip
-        if reason.is_failure:
-            self.state_detail = f"broker refused the connection: {reason}"
+        if (refused := refusal(reason)) is not None:
+            self.state_detail = str(refused)
             _log.error("mqtt: %s", self.state_detail)
             return
-        client.subscribe(str(self.topic.sibling(Kind.ACK)), qos=1)
+        try:
+            self._link.subscribe([(str(self.topic.sibling(Kind.ACK)), 1)])
+        except LinkError as exc:
+            self.state_detail = str(exc)
+            return
         self.connected.set()
         self.state_detail = None
         self._inflight.clear()
@@ -311,7 +307,7 @@ class Publisher:
                   down_s)  # fmt: skip
 
     def _on_disconnect(
-        self, client: mqtt.Client, userdata: object, flags: object, reason: ReasonCode,
+        self, client: object, userdata: object, flags: object, reason: Reason,
         properties: object,
     ) -> None:  # fmt: skip
         if self._leaving:
@@ -319,7 +315,7 @@ class Publisher:
         elif self.connected.is_set():
             self._lost(f"disconnected: {reason}")
 
-    def _on_message(self, client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
+    def _on_message(self, client: object, userdata: object, message: Message) -> None:
         try:
             ack = self.codec.decode_for(Topic.parse(message.topic), bytes(message.payload))
         except ProtocolError as exc:

@@ -22,14 +22,14 @@ DEFAULT_SHUTDOWN_TIMEOUT: Final = 10.0
 
 def run_agent(config: Path, shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT) -> int:
     """Run the agent until SIGTERM or SIGINT; the process's exit status (2: cannot start)."""
-    from tagtrail_edge import logs  # noqa: PLC0415 (the CLI imports this module for --help)
     from tagtrail_edge.agent import Agent  # noqa: PLC0415
     from tagtrail_edge.config import load_config  # noqa: PLC0415
     from tagtrail_edge.errors import EdgeError  # noqa: PLC0415
+    from tagtrail_protocol import logs  # noqa: PLC0415 (the CLI imports this module for --help)
 
     try:
         settings = load_config(config)
-        logs.setup(settings.log.level, settings.log.format)
+        logs.setup(settings.log)
         agent = Agent(settings)
     except EdgeError as exc:
         sys.stderr.write(f"error: {exc}\n")

@@ -1,6 +1,7 @@
-"""Errors of the wire contract.
+"""Errors of the wire contract, the MQTT link and the shared settings.
 
-Every failure to parse a topic or a payload raises one of these, never anything else::
+Every failure to parse a topic or a payload, to read a settings file or to use the broker link
+raises one of these, never anything else::
 
     ProtocolError                 base class; ``reason`` is a short stable code for counters
     ├── TopicError                malformed topic or identifier           reason "bad_topic"
@@ -15,6 +16,10 @@ Every failure to parse a topic or a payload raises one of these, never anything 
         │                         lists each field path and why           reason "invalid"
         └── TopicMismatch         payload kind/gateway differ from the
                                   topic it arrived on                     reason "topic_mismatch"
+    SettingsError                 a settings file that cannot be read     reason "bad_settings"
+    LinkError                     the MQTT link failed; ``rc`` is paho's
+    │                             error code where there is one           reason "link"
+    └── LinkRefused               the broker refused CONNECT/SUBSCRIBE    reason "refused"
 
 ``str(error)`` is a one-line explanation fit for a log line or a dead-letter row.
 """
@@ -86,3 +91,25 @@ class TopicMismatch(DecodeError):
     """The payload does not belong to the topic it was published on."""
 
     reason = "topic_mismatch"
+
+
+class SettingsError(ProtocolError):
+    """A settings file cannot be read, is not UTF-8 or not TOML (the message says which)."""
+
+    reason = "bad_settings"
+
+
+class LinkError(ProtocolError):
+    """The MQTT link cannot be set up or used; ``rc`` is paho's error code, if any."""
+
+    reason = "link"
+
+    def __init__(self, detail: str, *, rc: int | None = None) -> None:
+        super().__init__(detail)
+        self.rc = rc
+
+
+class LinkRefused(LinkError):
+    """The broker answered, and refused (bad credentials, not authorised, ACL)."""
+
+    reason = "refused"

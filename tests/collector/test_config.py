@@ -19,8 +19,12 @@ def keys(model: type[BaseModel]) -> set[str]:
     return set(leaf_fields(model))
 
 
-def test_example_is_valid_and_mentions_every_option() -> None:
-    config = load_config(EXAMPLE)
+def test_example_is_valid_once_its_placeholder_secret_is_replaced(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"mqtt.password = \*\*\*: .*placeholder"):
+        load_config(EXAMPLE)
+    path = tmp_path / "collector.toml"
+    path.write_text(EXAMPLE.read_text().replace('"change-me"', '"collector-pw"'))
+    config = load_config(path)
     assert config.mqtt.share_group == "ingest"
     mentioned, section = set(), ""
     for line in EXAMPLE.read_text().splitlines():
@@ -43,6 +47,7 @@ def test_example_is_valid_and_mentions_every_option() -> None:
         ("[nope]\nx = 1", "nope"),
         ("[mqtt\n", "not valid TOML"),
         ("[influx]\npassword = 5", "influx.password = ***"),
+        ("[influx]\ntoken = 'CHANGE-ME'", "influx.token = ***: Value error, still the example"),
     ],
 )
 def test_errors_name_the_key(tmp_path: Path, text: str, message: str) -> None:

@@ -6,8 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from tagtrail_collector.config import InfluxSection
 from tagtrail_collector.errors import StoreUnavailable
-from tagtrail_collector.store.influx import Influx, InfluxSettings
+from tagtrail_collector.store.influx import Influx
 from tagtrail_collector.store.lineproto import Point, encode
 from tagtrail_testbed.influxdb import InfluxServer
 from tagtrail_testbed.process import free_port
@@ -16,7 +17,7 @@ from tagtrail_testbed.process import free_port
 @pytest.fixture
 def influx(influxdb: tuple[InfluxServer, str]) -> Iterator[Influx]:
     server, db = influxdb
-    with Influx(InfluxSettings(url=server.url, database=db, timeout_s=5.0)) as client:
+    with Influx(InfluxSection(url=server.url, database=db, timeout_s=5.0)) as client:
         yield client
 
 
@@ -69,7 +70,7 @@ def test_a_partial_write_stores_the_good_points_and_names_the_bad_ones(
 
 def test_an_unreachable_server_is_a_retryable_error() -> None:
     url = f"http://127.0.0.1:{free_port()}"
-    with Influx(InfluxSettings(url=url, timeout_s=1.0)) as influx:
+    with Influx(InfluxSection(url=url, timeout_s=1.0)) as influx:
         with pytest.raises(StoreUnavailable, match="unreachable"):
             influx.write([Point.make("m", {}, {"x": 1}, 1).line()])
         with pytest.raises(StoreUnavailable):

@@ -17,6 +17,7 @@ import pytest
 from tagtrail_collector.ingest.subscriber import KINDS
 from tagtrail_collector.provision.pki import Pki
 from tagtrail_protocol import subscription
+from tagtrail_protocol.errors import LinkError
 from tagtrail_testbed.mosquitto import CLI, ProvisionedBroker
 from tagtrail_testbed.mqtt import ConnectRefused, MqttProbe
 from tagtrail_testbed.waiting import wait_for
@@ -149,8 +150,9 @@ def test_anonymous_wrong_password_and_unknown_users_are_refused(bed: Bed) -> Non
 
 def test_a_client_that_does_not_trust_the_ca_is_refused(bed: Bed, tmp_path: Path) -> None:
     stranger = Pki(tmp_path / "other-ca")
-    with pytest.raises(ssl.SSLError):
+    with pytest.raises(LinkError) as caught:
         bed.client("gw-a", passwords(bed)["gw-a"], ca=stranger.ca_cert).connect()
+    assert isinstance(caught.value.__cause__, ssl.SSLError)
 
 
 def test_the_collector_account_reads_everything_it_subscribes_to(bed: Bed) -> None:

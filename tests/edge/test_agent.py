@@ -7,12 +7,10 @@ import sqlite3
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 
 from tagtrail_edge.agent import Agent
 from tagtrail_edge.clock import ClockProbe
@@ -23,9 +21,10 @@ from tagtrail_hardware.nmea import NmeaSimulator, Route
 from tagtrail_hardware.reads import TagRead
 from tagtrail_hardware.virtual import VirtualSerialPort
 from tagtrail_protocol import Codec, Status
+from tagtrail_protocol.link import Link
+from tagtrail_protocol.settings import BrokerSection
 from tagtrail_testbed.acker import AckingSubscriber
 from tagtrail_testbed.mosquitto import Broker, BrokerUser
-from tagtrail_testbed.mqtt import close_client
 
 AGENT = Path(sys.executable).parent / "tagtrail-edge"
 SGTIN = "3074257BF7194E4000001A85"
@@ -53,14 +52,14 @@ def tag_reads(epc: str = SGTIN, n: int = 10) -> list[TagRead]:
 
 def retained_status(port: int) -> Status:
     got: list[Status] = []
-    client = mqtt.Client(CallbackAPIVersion.VERSION2)
-    client.on_message = lambda c, u, m: got.append(Codec().decode(bytes(m.payload)))  # type: ignore[arg-type]
-    client.connect("127.0.0.1", port)
-    client.subscribe("tagtrail/v1/port-rtm/gate-1/status", qos=1)
+    link = Link(BrokerSection(port=port), client_id=f"status-{uuid.uuid4().hex[:8]}")
+    link.client.on_message = lambda c, u, m: got.append(Codec().decode(bytes(m.payload)))  # type: ignore[arg-type]
+    link.connect()
+    link.subscribe([("tagtrail/v1/port-rtm/gate-1/status", 1)])
     deadline = time.monotonic() + 10
     while not got and time.monotonic() < deadline:
-        client.loop(0.1)
-    close_client(client)
+        link.loop(0.1)
+    link.close()
     assert got, "no retained status"
     return got[0]
 

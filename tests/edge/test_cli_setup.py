@@ -123,7 +123,8 @@ def test_init_asks_and_asks_again_until_an_answer_is_valid(tmp_path: Path) -> No
 
 def test_config_set_keeps_comments_and_refuses_what_would_not_start(tmp_path: Path) -> None:
     target = tmp_path / "edge.toml"
-    shutil.copy(Path(__file__).parents[2] / "deploy/edge/edge.example.toml", target)
+    example = (Path(__file__).parents[2] / "deploy/edge/edge.example.toml").read_text()
+    target.write_text(example.replace('"change-me"', '"gate-3-pw"'))  # the placeholder is refused
     before = target.read_text()
 
     result = runner.invoke(app, ["config", "set", "mqtt.port", "1883", "-c", str(target)])

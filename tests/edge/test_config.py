@@ -23,8 +23,12 @@ def keys(model: type[BaseModel]) -> set[str]:
     return set(leaf_fields(model))
 
 
-def test_example_is_valid() -> None:
-    config = load_config(EXAMPLE)
+def test_example_is_valid_once_its_placeholder_secret_is_replaced(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"mqtt.password = \*\*\*: .*placeholder"):
+        load_config(EXAMPLE)
+    path = tmp_path / "edge.toml"
+    path.write_text(EXAMPLE.read_text().replace('"change-me"', '"gate-3-pw"'))
+    config = load_config(path)
     assert config.gateway.id == "gate-3"
     assert config.read_points[0].reader == "dock"
 
@@ -58,12 +62,13 @@ def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.Monk
         (('overflow = "drop-oldest"', 'overflow = "drop-newest"'), "outbox.overflow"),
         (('driver = "ascii"', 'driver = "rs485"'), "readers.0.driver"),
         (('reader = "dock"', 'reader = "nope"'), "unknown reader 'nope'"),
-        (('password = "change-me"', 'password = "change-me"\ncolour = "red"'), "mqtt.colour"),
+        (('password = "gate-3-pw"', 'password = "gate-3-pw"\ncolour = "red"'), "mqtt.colour"),
     ],
 )
 def test_errors_name_the_key_and_value(tmp_path: Path, edit: tuple[str, str], message: str) -> None:
     path = tmp_path / "edge.toml"
-    path.write_text(EXAMPLE.read_text().replace(*edit, 1))
+    real = EXAMPLE.read_text().replace('"change-me"', '"gate-3-pw"')
+    path.write_text(real.replace(*edit, 1))
     with pytest.raises(ConfigError) as caught:
         load_config(path)
     assert message in str(caught.value)

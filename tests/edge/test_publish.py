@@ -48,10 +48,10 @@ def sending(tmp_path: Path, *, window: int, resend_after_s: float) -> Publisher:
     p = publisher(tmp_path)
     p.settings = MqttSection(window=window, resend_after_s=resend_after_s, batch_max_items=1)
 
-    def publish(topic: str, payload: bytes, qos: int = 0, retain: bool = False) -> _Sent:
+    def publish(topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> _Sent:
         return _Sent()
 
-    p._client.publish = publish  # type: ignore[method-assign,assignment]
+    p._link.publish = publish  # type: ignore[method-assign]
     p.outbox.commit([(Kind.OBS, _body(n)) for n in range(20)])
     return p
 

@@ -19,7 +19,7 @@ CLI_ONLY = ("typer", "click", "rich", "sqlite_utils")
 def test_the_agent_process_does_not_load_the_cli_libraries() -> None:
     probe = (
         "import sys\n"
-        "from tagtrail_edge import agent, config, logs, runner, entry\n"
+        "from tagtrail_edge import agent, config, runner, entry\n"
         f"print(sorted(m for m in {CLI_ONLY!r} if m in sys.modules))\n"
     )
     loaded = subprocess.run(

@@ -13,11 +13,9 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
-import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
-
 from tagtrail_protocol import Ack, Codec, Kind, ObservationBatch, PositionBatch, Topic
-from tagtrail_testbed.mqtt import close_client
+from tagtrail_protocol.link import Link, Message
+from tagtrail_protocol.settings import BrokerSection
 
 BatchKey = tuple[str, str, int]
 
@@ -36,18 +34,19 @@ class AckingSubscriber:
         self.compressed: list[bool] = []
         """Per batch delivered, whether its payload came zlib-compressed."""
         self._lock = threading.Lock()
-        self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="test-acker")
-        self._client.on_connect = self._on_connect
-        self._client.on_message = self._on_message
-        self._client.reconnect_delay_set(1, 1)
-        self._client.connect_async(host, port, keepalive=10)
-        self._client.loop_start()
+        self._link = Link(
+            BrokerSection(host=host, port=port, keepalive_s=10, backoff_cap_s=1),
+            client_id="test-acker",
+        )
+        self._link.client.on_connect = self._on_connect
+        self._link.client.on_message = self._on_message
+        self._link.start_async()
 
-    def _on_connect(self, client: mqtt.Client, *_: Any) -> None:
+    def _on_connect(self, client: Any, *_: Any) -> None:
         client.subscribe([("tagtrail/v1/+/+/obs", 1), ("tagtrail/v1/+/+/pos", 1),
                           ("tagtrail/v1/+/+/status", 1)])  # fmt: skip
 
-    def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+    def _on_message(self, client: Any, userdata: Any, message: Message) -> None:
         topic = Topic.parse(message.topic)
         decoded = self.codec.decode_for(topic, bytes(message.payload))
         if not isinstance(decoded, ObservationBatch | PositionBatch):
@@ -88,7 +87,7 @@ class AckingSubscriber:
         raise AssertionError(f"not reached in {timeout} s: {len(self.batches)} batches stored")
 
     def close(self) -> None:
-        close_client(self._client)
+        self._link.close()
 
     def __enter__(self) -> AckingSubscriber:
         return self

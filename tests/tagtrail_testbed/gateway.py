@@ -12,9 +12,6 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
-
 from tagtrail_protocol import (
     Ack,
     Codec,
@@ -27,7 +24,8 @@ from tagtrail_protocol import (
     PositionFix,
     Topic,
 )
-from tagtrail_testbed.mqtt import close_client
+from tagtrail_protocol.link import Link, Message
+from tagtrail_protocol.settings import BrokerSection
 
 T0 = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
 
@@ -52,15 +50,15 @@ class FakeGateway:
         self._seq = 0
         self._lock = threading.Lock()
         self._subscribed = threading.Event()
-        self._client = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id=f"fake-{gateway}-{self.boot_id.hex[:6]}"
+        self._link = Link(
+            BrokerSection(host=host, port=port, keepalive_s=10, backoff_cap_s=2),
+            client_id=f"fake-{gateway}-{self.boot_id.hex[:6]}",
         )
+        self._client = self._link.client
         self._client.on_connect = self._on_connect
         self._client.on_subscribe = lambda *_: self._subscribed.set()
         self._client.on_message = self._on_message
-        self._client.reconnect_delay_set(1, 2)
-        self._client.connect_async(host, port, keepalive=10)
-        self._client.loop_start()
+        self._link.start_async()
         if not self._subscribed.wait(10):
             raise TimeoutError("fake gateway could not subscribe to its ack topic")
 
@@ -71,12 +69,12 @@ class FakeGateway:
         self.close()
 
     def close(self) -> None:
-        close_client(self._client)
+        self._link.close()
 
-    def _on_connect(self, client: mqtt.Client, *_: Any) -> None:
+    def _on_connect(self, client: Any, *_: Any) -> None:
         client.subscribe(str(self.topic.sibling(Kind.ACK)), qos=1)
 
-    def _on_message(self, _c: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
+    def _on_message(self, _c: Any, _u: Any, message: Message) -> None:
         ack = self.codec.decode(bytes(message.payload))
         if not isinstance(ack, Ack) or ack.boot_id != self.boot_id:
             return

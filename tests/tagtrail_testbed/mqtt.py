@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import queue
-import ssl
 import threading
 import uuid
 from pathlib import Path
@@ -11,23 +10,14 @@ from types import TracebackType
 from typing import Any, Self
 
 import paho.mqtt.client as paho
-from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
+from pydantic import SecretStr
 
+from tagtrail_protocol.link import Link
+from tagtrail_protocol.settings import BrokerSection
 from tagtrail_testbed.errors import BedError
 from tagtrail_testbed.pki import CertFiles
-
-
-def close_client(client: paho.Client) -> None:
-    """Disconnect, stop the network thread, and close paho's wake-up socket pair.
-
-    paho 2.x closes that pair only when the client is garbage-collected, which pytest then
-    reports as an unclosed socket; it has no public call for it.
-    """
-    client.disconnect()
-    client.loop_stop()
-    client._reset_sockets()
 
 
 class ConnectRefused(BedError):
@@ -59,20 +49,14 @@ class MqttProbe:
         self._connect_reason: ReasonCode | None = None
         self._subacks: dict[int, list[ReasonCode]] = {}
         self._suback_event = threading.Condition()
-        self.client = paho.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=client_id or f"probe-{uuid.uuid4().hex[:8]}",
-            protocol=paho.MQTTv311,
-        )
-        if username is not None:
-            self.client.username_pw_set(username, password)
-        if ca_cert is not None:
-            self.client.tls_set(
-                ca_certs=str(ca_cert),
-                certfile=str(client_cert.cert) if client_cert else None,
-                keyfile=str(client_cert.key) if client_cert else None,
-                cert_reqs=ssl.CERT_REQUIRED,
-            )
+        settings = BrokerSection(
+            host=host, port=port, username=username,
+            password=SecretStr(password) if password is not None else None,
+            ca_file=ca_cert, cert_file=client_cert.cert if client_cert else None,
+            key_file=client_cert.key if client_cert else None,
+        )  # fmt: skip
+        self.link = Link(settings, client_id=client_id or f"probe-{uuid.uuid4().hex[:8]}")
+        self.client = self.link.client
         self.client.on_connect = self._on_connect
         self.client.on_subscribe = self._on_subscribe
         self.client.on_message = self._on_message
@@ -104,13 +88,9 @@ class MqttProbe:
             self._connected.set()
 
     def connect(self) -> Self:
-        """Connect and wait for CONNACK; raise ConnectRefused, or OSError/ssl.SSLError from TLS."""
-        try:
-            self.client.connect(self.host, self.port, keepalive=30)
-        except OSError as exc:
-            _close_failed_tls_socket(exc)
-            raise
-        self.client.loop_start()
+        """Connect and wait for CONNACK; raise ConnectRefused, or LinkError (TLS, unreachable)."""
+        self.link.connect()
+        self.link.start_thread()
         if not self._connected.wait(self.timeout):
             self.close()
             raise BedError(f"no CONNACK from {self.host}:{self.port} in {self.timeout} s")
@@ -148,7 +128,7 @@ class MqttProbe:
             return None
 
     def close(self) -> None:
-        close_client(self.client)
+        self.link.close()
 
     def __enter__(self) -> Self:
         return self
@@ -160,14 +140,3 @@ class MqttProbe:
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-
-def _close_failed_tls_socket(exc: BaseException) -> None:
-    # paho-mqtt leaves the socket of a failed TLS handshake open (a ResourceWarning later);
-    # it is still a local of the frame that wrapped it.
-    tb = exc.__traceback__
-    while tb is not None:
-        sock = tb.tb_frame.f_locals.get("ssl_sock")
-        if isinstance(sock, ssl.SSLSocket):
-            sock.close()
-        tb = tb.tb_next

@@ -13,22 +13,17 @@ from __future__ import annotations
 import logging
 import queue
 import socket
-import ssl
 import threading
 import time
 from dataclasses import dataclass
 from typing import Any
 
-import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
-from paho.mqtt.reasoncodes import ReasonCode
-
 from tagtrail_collector.config import MqttSection
 from tagtrail_collector.errors import ConfigError
 from tagtrail_collector.metrics import Metrics
 from tagtrail_protocol import Kind, subscription
+from tagtrail_protocol.errors import LinkError
+from tagtrail_protocol.link import ConnectFlags, Link, Message, Reason, refusal
 
 log = logging.getLogger(__name__)
 KINDS = (Kind.OBS, Kind.POS, Kind.STATUS, Kind.PING)
@@ -67,79 +62,58 @@ class Subscriber:
         self.subscribed = threading.Event()
         """Set once the broker has granted the subscriptions (again after each reconnect)."""
         self.last_error: str | None = None
-        self._client = self._make_client()
+        self._link = self._make_link()
 
-    def _make_client(self) -> mqtt.Client:
-        s = self.settings
-        client = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id=self.client_id, protocol=mqtt.MQTTv5
-        )
-        if s.username:
-            password = s.password.get_secret_value() if s.password else None
-            client.username_pw_set(s.username, password)
-        if s.ca_file is not None:
-            try:
-                client.tls_set(
-                    ca_certs=str(s.ca_file),
-                    certfile=str(s.cert_file) if s.cert_file else None,
-                    keyfile=str(s.key_file) if s.key_file else None,
-                    tls_version=ssl.PROTOCOL_TLS_CLIENT,
-                )
-            except (OSError, ssl.SSLError, ValueError) as exc:
-                raise ConfigError(f"mqtt: cannot set up TLS: {exc}") from exc
-        client.reconnect_delay_set(1, int(s.backoff_cap_s))
-        client.max_inflight_messages_set(1000)
-        client.on_connect = self._on_connect
-        client.on_disconnect = self._on_disconnect
-        client.on_message = self._on_message
-        client.on_subscribe = lambda *_: self.subscribed.set()
-        return client
+    def _make_link(self) -> Link:
+        try:
+            link = Link(self.settings, client_id=self.client_id, mqtt5=True, max_inflight=1000)
+        except LinkError as exc:
+            raise ConfigError(f"mqtt: {exc}") from exc
+        link.client.on_connect = self._on_connect
+        link.client.on_disconnect = self._on_disconnect
+        link.client.on_message = self._on_message
+        link.client.on_subscribe = lambda *_: self.subscribed.set()
+        return link
 
     def start(self) -> None:
-        s = self.settings
-        properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-        properties.SessionExpiryInterval = s.session_expiry
-        persistent = s.session_expiry > 0
-        self._client.connect_async(
-            s.host, s.port, keepalive=s.keepalive_s, clean_start=not persistent,
-            properties=properties,
-        )  # fmt: skip
-        self._client.loop_start()
+        self._link.start_async(session_expiry_s=self.settings.session_expiry)
 
     def stop(self) -> None:
-        properties = None
-        if self.settings.share_group is not None and self.settings.session_expiry > 0:
-            properties = Properties(PacketTypes.DISCONNECT)  # type: ignore[no-untyped-call]
-            properties.SessionExpiryInterval = 0  # leave the group: the others take its share
-        self._client.disconnect(properties=properties)
-        self._client.loop_stop()
-        # paho 2.x closes the loop's wake-up socket pair only on garbage collection; close it
-        # with the connection (there is no public call for it).
-        self._client._reset_sockets()
+        # In a shared group, leave it: the others take this instance's share at once.
+        leave = self.settings.share_group is not None and self.settings.session_expiry > 0
+        self._link.close(leave_session=leave)
         self.connected = False
         self.metrics.mqtt_connected.set(0)
 
     def publish(self, topic: str, payload: bytes) -> bool:
         """Publish with QoS 1; False when not connected (the gateway will re-send its batch)."""
-        info = self._client.publish(topic, payload, qos=1)
-        return info.rc == mqtt.MQTT_ERR_SUCCESS
+        try:
+            self._link.publish(topic, payload)
+        except LinkError:
+            return False
+        return True
 
     def _on_connect(
         self,
-        client: mqtt.Client,
+        client: object,
         _userdata: Any,  # noqa: ANN401
-        flags: mqtt.ConnectFlags,
-        reason: ReasonCode,
+        flags: ConnectFlags,
+        reason: Reason,
         _properties: Any,  # noqa: ANN401
     ) -> None:
-        if reason.is_failure:
-            self.last_error = f"broker refused the connection: {reason}"
+        if (refused := refusal(reason)) is not None:
+            self.last_error = str(refused)
             log.error("mqtt: %s", self.last_error)
             return
         group = self.settings.share_group
         # Subscribed again even when the broker kept the session: a broker restarted without
         # persistence has forgotten it, and subscribing twice changes nothing.
-        client.subscribe([(subscription(kind, share_group=group), 1) for kind in KINDS])
+        try:
+            self._link.subscribe([(subscription(kind, share_group=group), 1) for kind in KINDS])
+        except LinkError as exc:
+            self.last_error = str(exc)
+            log.warning("mqtt: %s", exc)
+            return
         self.connected = True
         self.last_error = None
         self.metrics.mqtt_connected.set(1)
@@ -151,24 +125,24 @@ class Subscriber:
 
     def _on_disconnect(
         self,
-        _client: mqtt.Client,
+        _client: object,
         _userdata: Any,  # noqa: ANN401
-        _flags: mqtt.DisconnectFlags,
-        reason: ReasonCode,
+        _flags: object,
+        reason: Reason,
         _properties: Any,  # noqa: ANN401
     ) -> None:
         self.connected = False
         self.subscribed.clear()
         self.metrics.mqtt_connected.set(0)
-        if reason.is_failure:
+        if refusal(reason) is not None:
             self.last_error = f"disconnected: {reason}"
             log.warning("mqtt: %s; reconnecting", self.last_error)
 
     def _on_message(
         self,
-        _client: mqtt.Client,
+        _client: object,
         _userdata: Any,  # noqa: ANN401
-        message: mqtt.MQTTMessage,
+        message: Message,
     ) -> None:
         try:
             topic = message.topic

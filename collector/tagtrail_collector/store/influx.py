@@ -15,24 +15,13 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 import httpx
-from pydantic import SecretStr
 
+from tagtrail_collector.config import InfluxSection
 from tagtrail_collector.errors import PointsRejected, StoreError, StoreUnavailable
 from tagtrail_collector.store.lineproto import encode
 
 log = logging.getLogger(__name__)
 _MAX_ERROR_CHARS: Final = 400
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class InfluxSettings:
-    url: str = "http://127.0.0.1:8086"
-    database: str = "tagtrail"
-    retention_policy: str | None = None
-    username: str | None = None
-    password: SecretStr | None = None
-    token: SecretStr | None = None
-    timeout_s: float = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +57,7 @@ class Influx:
     """A client for one database. Thread-safe (httpx.Client is)."""
 
     def __init__(
-        self, settings: InfluxSettings, *, transport: httpx.BaseTransport | None = None
+        self, settings: InfluxSection, *, transport: httpx.BaseTransport | None = None
     ) -> None:
         self.settings = settings
         headers: dict[str, str] = {}
