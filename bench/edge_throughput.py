@@ -46,7 +46,7 @@ import paho.mqtt.client as mqtt
 from common import cpu_s, machine, summarise
 from paho.mqtt.enums import CallbackAPIVersion
 
-from tagtrail_edge.enrich import decode_epc
+from tagtrail_edge.pipeline.enrich import decode_epc
 from tagtrail_hardware.ascii import LineFormat, format_line
 from tagtrail_hardware.reads import TagRead
 from tagtrail_hardware.virtual import VirtualSerialPort

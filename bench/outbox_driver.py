@@ -46,11 +46,12 @@ class TagtrailStore:
     """tagtrail's edge outbox with its defaults (WAL, synchronous=FULL)."""
 
     def __init__(self, folder: Path) -> None:
-        from tagtrail_edge.outbox import Outbox, OutboxSettings  # noqa: PLC0415
+        from tagtrail_edge.config import OutboxSection  # noqa: PLC0415
+        from tagtrail_edge.pipeline.outbox import Outbox  # noqa: PLC0415
         from tagtrail_protocol import Kind  # noqa: PLC0415 (not in the peer's environment)
 
         self.obs = Kind.OBS
-        self.outbox = Outbox.open(OutboxSettings(path=folder / "outbox.db"))
+        self.outbox = Outbox.open(OutboxSection(path=folder / "outbox.db"))
         self.boot = str(uuid.uuid4())
         self.seq = 0
 

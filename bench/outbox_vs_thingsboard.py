@@ -36,7 +36,7 @@ from typing import Any
 
 from common import RESULTS, machine, summarise
 
-from tagtrail_edge.enrich import decode_epc
+from tagtrail_edge.pipeline.enrich import decode_epc
 from tagtrail_protocol import EventKind, ObservationItem
 
 PEER: str = "thingsboard-gateway==3.8.5"

@@ -29,6 +29,8 @@ fields = leaf_fields
 
 
 DECLARING = ("config.py", "settings.py")
+SHARED = (ROOT / "protocol" / "tagtrail_protocol", ROOT / "hardware" / "tagtrail_hardware")
+"""Packages holding sections both programs share, and the drivers' own settings."""
 EXAMPLES = {
     "edge": ROOT / "deploy" / "edge" / "edge.example.toml",
     "collector": ROOT / "deploy" / "collector" / "collector.example.toml",
@@ -61,7 +63,7 @@ def attributes_read(*packages: Path, declared_in: tuple[str, ...] = DECLARING) -
     [(EdgeConfig, "edge/tagtrail_edge"), (CollectorConfig, "collector/tagtrail_collector")],
 )
 def test_every_key_is_read_outside_the_config_models(model: type[BaseModel], package: str) -> None:
-    read = attributes_read(ROOT / package, ROOT / "protocol" / "tagtrail_protocol")
+    read = attributes_read(ROOT / package, *SHARED)
     unread = sorted(key for key, name in fields(model).items() if name not in read)
     assert unread == [], f"declared and documented, never read: {unread}"
 
@@ -100,5 +102,5 @@ def test_every_documented_key_exists_and_is_read(
     keys = fields(model)
     documented = documented_keys(example)
     assert documented - set(keys) == set(), "documented, but not a key of the model"
-    read = attributes_read(ROOT / package, ROOT / "protocol" / "tagtrail_protocol")
+    read = attributes_read(ROOT / package, *SHARED)
     assert sorted(k for k in documented if keys[k] not in read) == []

@@ -1,4 +1,8 @@
-"""The gateway agent: drivers -> intake (smooth, enrich, outbox) -> publisher, in flow order."""
+"""The gateway agent, the one module that wires the pipeline, in flow order:
+
+read (drivers) -> commit hand-over -> smooth -> enrich -> outbox -> publish. Each stage is a
+module of ``pipeline/``; none imports another, they meet here.
+"""
 
 from __future__ import annotations
 
@@ -15,73 +19,26 @@ from typing import Any
 from tagtrail_edge import __version__
 from tagtrail_edge.clock import ClockProbe
 from tagtrail_edge.config import EdgeConfig
-from tagtrail_edge.enrich import PositionHistory
-from tagtrail_edge.intake import Intake
-from tagtrail_edge.outbox import Outbox
-from tagtrail_edge.publish import Publisher
-from tagtrail_edge.smooth import Smoother, Thresholds
+from tagtrail_edge.pipeline import enrich, read
+from tagtrail_edge.pipeline.commit import Intake
+from tagtrail_edge.pipeline.enrich import PositionHistory
+from tagtrail_edge.pipeline.outbox import Outbox
+from tagtrail_edge.pipeline.publish import Publisher
+from tagtrail_edge.pipeline.smooth import Smoother
+from tagtrail_edge.pipeline.values import Commit
 from tagtrail_edge.systemd import notify, watchdog_interval
-from tagtrail_hardware.ascii import AsciiReader, LineFormat
-from tagtrail_hardware.gpsd import GpsdClient
-from tagtrail_hardware.mercury import MercuryReader, ReaderSettings
-from tagtrail_hardware.nmea import NmeaGps
+from tagtrail_hardware.reads import Fix, TagRead
 from tagtrail_protocol import (
     ClockSource,
     ClockState,
     DeviceState,
     GatewayState,
     Health,
+    Kind,
     Status,
 )
 
 _log = logging.getLogger(__name__)
-
-
-def build_readers(config: EdgeConfig) -> list[Any]:
-    readers: list[Any] = []
-    for r in config.readers:
-        if r.driver == "ascii":
-            fmt = LineFormat(fields=r.fields, separator=r.separator)
-            readers.append(
-                AsciiReader(name=r.name, path=r.path, baudrate=r.baudrate, line_format=fmt)
-            )
-        else:
-            settings = ReaderSettings(
-                region=r.region, read_power_cdbm=r.read_power_cdbm, antennas=r.antennas
-            )
-            readers.append(
-                MercuryReader(name=r.name, path=r.path, baudrate=r.baudrate, settings=settings)
-            )
-    return readers
-
-
-def build_gps(config: EdgeConfig) -> Any | None:  # noqa: ANN401 (NmeaGps or GpsdClient)
-    gps = config.gps
-    if gps.source == "nmea":
-        return NmeaGps(name="gps", path=gps.path, baudrate=gps.baudrate)
-    if gps.source == "gpsd":
-        return GpsdClient(name="gps", host=gps.gpsd_host, port=gps.gpsd_port)
-    return None
-
-
-def read_point_namer(config: EdgeConfig) -> Callable[[str, int], str]:
-    """(reader, antenna) -> read point name: the configured one, else ``<reader>-a<antenna>``."""
-    points = {(p.reader, p.antenna): p.name for p in config.read_points}
-
-    def read_point(reader: str, antenna: int) -> str:
-        return points.get((reader, antenna)) or f"{reader}-a{antenna}"
-
-    return read_point
-
-
-def build_smoother(config: EdgeConfig) -> Smoother:
-    read_point = read_point_namer(config)
-
-    def limits(name: str) -> Thresholds:
-        t = config.thresholds_for(name)
-        return Thresholds(t.observe_count, t.observe_s, t.lost_s, t.summary_s)
-
-    return Smoother(read_point=read_point, thresholds=functools.cache(limits))
 
 
 @dataclass
@@ -94,16 +51,18 @@ class Agent:
 
     def __post_init__(self) -> None:
         c = self.config
-        self.outbox = Outbox.open(c.outbox.settings())
-        self.readers = build_readers(c)
-        self.gps = build_gps(c)
-        self.positions = (
-            PositionHistory(max_age_s=c.gps.max_fix_age_s) if c.gateway.mobile else None
+        self.readers = read.readers(c)
+        self.gps = read.gps(c)
+        self.smoother = Smoother(
+            read_point=read.read_point_namer(c), thresholds=functools.cache(c.thresholds_for)
         )
-        self.intake = Intake(
-            outbox=self.outbox, smoother=build_smoother(c), positions=self.positions,
-            clock=self.clock, keep_raw=c.outbox.keep_raw_reads,
-        )  # fmt: skip
+        self.positions = (
+            PositionHistory(max_age_s=c.gps.max_fix_age_s)
+            if c.gateway.mobile and c.gps is not None
+            else None
+        )
+        self.outbox = Outbox.open(c.outbox)
+        self.intake = Intake(transform=self._transform, store=self._store)
         self.publisher = Publisher(
             settings=c.mqtt, site=c.gateway.site, gateway=c.gateway.id, boot_id=self.boot_id,
             outbox=self.outbox, status=self.status,
@@ -113,7 +72,34 @@ class Agent:
         self._link_stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
+    def _transform(
+        self, reads: list[TagRead], fixes: list[Fix], *, tick: bool, now: float
+    ) -> Commit:
+        """smooth -> enrich, for one group: positions first (events are stamped with them)."""
+        synced = self.clock.synced()
+        items: list[tuple[Kind, str]] = []
+        for fix in fixes:
+            if self.positions is not None:
+                self.positions.add(fix, received=now)
+            fixed = enrich.position(fix, received=now, synced=synced)
+            items.append((Kind.POS, fixed.model_dump_json(exclude_none=True)))
+        events = [e for r in reads for e in self.smoother.read(r)]
+        if tick:
+            events += self.smoother.tick(now)
+        for event in events:
+            item = enrich.observation(event, synced=synced, positions=self.positions)
+            items.append((Kind.OBS, item.model_dump_json(exclude_none=True)))
+        saved, deleted = self.smoother.take_changes()
+        raw = reads if self.config.outbox.keep_raw_reads else []
+        return Commit(items=items, saved=saved, deleted=deleted, raw=raw)
+
+    def _store(self, commit: Commit, now: float) -> None:
+        self.outbox.commit(
+            commit.items, saved=commit.saved, deleted=commit.deleted, raw=commit.raw, now=now
+        )
+
     def start(self) -> None:
+        self.smoother.restore(self.outbox.tracks(), now=time.time())
         self._spawn("intake", self.intake.run, self._intake_stop)
         for reader in self.readers:
             self._spawn(

@@ -7,6 +7,7 @@ nesting, e.g. ``TAGTRAIL_EDGE_MQTT__PASSWORD``.
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -14,7 +15,7 @@ from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from tagtrail_edge.errors import ConfigError
-from tagtrail_edge.outbox import OutboxSettings, Overflow
+from tagtrail_hardware.drivers import GpsConfig, ReaderConfig
 from tagtrail_protocol.errors import SettingsError
 from tagtrail_protocol.ids import Identifier
 from tagtrail_protocol.settings import (
@@ -53,6 +54,11 @@ class MqttSection(BrokerSection):
     """zlib-compress payloads above this many bytes (omit: never)"""
 
 
+class Overflow(StrEnum):
+    DROP_OLDEST = "drop-oldest"
+    REFUSE_NEWEST = "refuse-newest"
+
+
 class OutboxSection(Section):
     path: Path = Path("/var/lib/tagtrail/outbox.db")
     """SQLite outbox (WAL); its folder must be writable"""
@@ -67,15 +73,13 @@ class OutboxSection(Section):
     keep_raw_reads: bool = False
     """also keep every raw read (audit), same retention"""
 
-    def settings(self) -> OutboxSettings:
-        """What the outbox itself takes (bytes and seconds)."""
-        return OutboxSettings(
-            path=self.path,
-            cap_bytes=int(self.cap_mb * 1024 * 1024),
-            overflow=self.overflow,
-            retention_s=self.retention_days * 86400,
-            synchronous=self.synchronous,
-        )
+    @property
+    def cap_bytes(self) -> int:
+        return int(self.cap_mb * 1024 * 1024)
+
+    @property
+    def retention_s(self) -> float:
+        return self.retention_days * 86400
 
 
 class Thresholds(Section):
@@ -87,31 +91,6 @@ class Thresholds(Section):
     """silence after which it has departed"""
     summary_s: Positive | None = None
     """optional "observe" event for a dwelling tag, this often"""
-
-
-class ReaderSection(Section):
-    name: Identifier
-    """reader name (read points default to "<name>-a<antenna>")"""
-    driver: Literal["ascii", "mercury"]
-    """"ascii" (one tag per line) or "mercury" (ThingMagic M6e)"""
-    path: str
-    """serial port; /dev/serial/by-id/... survives re-plugging"""
-    baudrate: Annotated[int, Field(ge=300, le=4_000_000)] = 115200
-    """serial speed"""
-    fields: tuple[Literal["epc", "antenna", "rssi", "time_ms", "-"], ...] = (
-        "epc",
-        "antenna",
-        "rssi",
-    )
-    """ascii: column order, of "epc", "antenna", "rssi", "time_ms" and "-" (ignored)"""
-    separator: str = ","
-    """ascii: column separator"""
-    region: str = "eu"
-    """mercury: na, eu, in, jp, prc, kr, au, nz, open"""
-    read_power_cdbm: Annotated[int, Field(ge=0, le=3150)] = 2000
-    """mercury: read power in 1/100 dBm (0..3150)"""
-    antennas: tuple[Annotated[int, Field(ge=1, le=15)], ...] = (1,)
-    """mercury: antenna ports to search"""
 
 
 class ReadPointSection(Section):
@@ -141,21 +120,6 @@ class ReadPointSection(Section):
         )
 
 
-class GpsSection(Section):
-    source: Literal["none", "nmea", "gpsd"] = "none"
-    """"none", "nmea" (serial receiver) or "gpsd" (preferred if running)"""
-    path: str = "/dev/ttyACM0"
-    """nmea: serial port"""
-    baudrate: Annotated[int, Field(ge=300, le=4_000_000)] = 9600
-    """nmea: speed"""
-    gpsd_host: str = "127.0.0.1"
-    """gpsd: address"""
-    gpsd_port: Annotated[int, Field(ge=1, le=65535)] = 2947
-    """gpsd: port"""
-    max_fix_age_s: Positive = 30.0
-    """mobile: no position on an event further than this from a fix"""
-
-
 class EdgeConfig(BaseSettings):
     """The whole gateway configuration."""
 
@@ -167,9 +131,9 @@ class EdgeConfig(BaseSettings):
     mqtt: MqttSection = MqttSection()
     outbox: OutboxSection = OutboxSection()
     smoothing: Thresholds = Thresholds()
-    readers: tuple[ReaderSection, ...] = ()
+    readers: tuple[ReaderConfig, ...] = ()
     read_points: tuple[ReadPointSection, ...] = ()
-    gps: GpsSection = GpsSection()
+    gps: GpsConfig = None
     log: LogSection = LogSection()
 
     @model_validator(mode="after")
@@ -180,7 +144,7 @@ class EdgeConfig(BaseSettings):
         for point in self.read_points:
             if point.reader not in names:
                 raise ValueError(f"read point {point.name!r} names unknown reader {point.reader!r}")
-        if not self.readers and self.gps.source == "none":
+        if not self.readers and self.gps is None:
             raise ValueError(
                 "nothing to read: add a [[readers]] section (tagtrail-edge init asks for one)"
                 ' or a GPS ([gps] source = "nmea" or "gpsd")'
@@ -195,10 +159,10 @@ class EdgeConfig(BaseSettings):
         return self.smoothing
 
     def serial_devices(self) -> dict[str, str]:
-        """Serial path -> what uses it (``reader dock``, ``gps``)."""
-        named = {r.path: f"reader {r.name}" for r in self.readers}
-        if self.gps.source == "nmea":
-            named[self.gps.path] = "gps"
+        """Serial path -> what uses it (``reader dock``, ``gps``), for the devices on one."""
+        named = {path: f"reader {r.name}" for r in self.readers if (path := r.serial_path())}
+        if self.gps is not None and (path := self.gps.serial_path()):
+            named[path] = "gps"
         return named
 
     @classmethod

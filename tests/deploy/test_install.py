@@ -52,12 +52,16 @@ def unit_lines(path: Path) -> list[str]:
 def test_gateway_install(tmp_path: Path) -> None:
     destdir = tmp_path / "root"
     ca = Pki(tmp_path / "pki").ca_cert
+    example = tmp_path / "edge.toml"  # the example, with its placeholder secret replaced
+    example.write_text(
+        (DEPLOY / "edge" / "edge.example.toml").read_text().replace("change-me", "gw-pw")
+    )
     argv = [str(DEPLOY / "edge" / "install-gateway.sh"), "--config",
-            str(DEPLOY / "edge" / "edge.example.toml"), "--ca", str(ca), "--no-start"]  # fmt: skip
+            str(example), "--ca", str(ca), "--no-start"]  # fmt: skip
     first = run(argv, destdir)
     assert first.returncode == 0, first.stderr[-3000:]
     etc = destdir / "etc" / "tagtrail"
-    assert (etc / "edge.toml").read_text() == (DEPLOY / "edge" / "edge.example.toml").read_text()
+    assert (etc / "edge.toml").read_text() == example.read_text()
     assert (etc / "edge.toml").stat().st_mode & 0o777 == 0o640
     assert (etc / "ca.crt").read_bytes() == ca.read_bytes()
     program = destdir / "opt" / "tagtrail" / "venv" / "bin" / "tagtrail-edge"
@@ -78,7 +82,7 @@ def test_gateway_install(tmp_path: Path) -> None:
     assert str(link.readlink()) == "/opt/tagtrail/venv/bin/tagtrail-edge"  # as the docs call it
     # Again without --config (an upgrade): the operator's config is kept.
     (etc / "edge.toml").write_text((etc / "edge.toml").read_text() + "\n# edited on site\n")
-    upgrade = [a for a in argv if a not in ("--config", str(DEPLOY / "edge" / "edge.example.toml"))]
+    upgrade = [a for a in argv if a not in ("--config", str(example))]
     second = run(upgrade, destdir)
     assert second.returncode == 0, second.stderr[-3000:]
     assert "keeping existing /etc/tagtrail/edge.toml" in second.stderr
@@ -87,7 +91,7 @@ def test_gateway_install(tmp_path: Path) -> None:
     third = run(argv, destdir)
     assert third.returncode == 0, third.stderr[-3000:]
     assert "replacing /etc/tagtrail/edge.toml (the previous one is kept as" in third.stderr
-    assert (etc / "edge.toml").read_text() == (DEPLOY / "edge" / "edge.example.toml").read_text()
+    assert (etc / "edge.toml").read_text() == example.read_text()
     kept = list(etc.glob("edge.toml.*"))
     assert len(kept) == 1
     assert kept[0].read_text().endswith("# edited on site\n")
@@ -97,7 +101,7 @@ def test_gateway_install(tmp_path: Path) -> None:
     refused = run([argv[0], "--config", str(empty), "--no-start"], destdir)
     assert refused.returncode != 0
     assert "nothing to read" in refused.stderr
-    assert (etc / "edge.toml").read_text() == (DEPLOY / "edge" / "edge.example.toml").read_text()
+    assert (etc / "edge.toml").read_text() == example.read_text()
 
 
 @pytest.mark.timeout(900)

@@ -261,14 +261,14 @@ def test_replay_counts_what_it_rejects_and_refuses_a_file_that_is_not_nmea(
 
 def test_outbox_status_reads_a_live_outbox_without_changing_it(tmp_path: Path) -> None:
     from tagtrail_edge.config import load_config  # noqa: PLC0415
-    from tagtrail_edge.outbox import Outbox  # noqa: PLC0415
+    from tagtrail_edge.pipeline.outbox import Outbox  # noqa: PLC0415
 
     config = tmp_path / "edge.toml"
     config.write_text(
         f'[gateway]\nid = "gate-1"\nsite = "port-a"\n[gps]\nsource = "gpsd"\n'
         f'[outbox]\npath = "{tmp_path / "outbox.db"}"\ncap_mb = 8\n'
     )
-    outbox = Outbox.open(load_config(config).outbox.settings())  # the agent holds it open
+    outbox = Outbox.open(load_config(config).outbox)  # the agent holds it open
     try:
         outbox.commit([(Kind.OBS, '{"n":%d}' % i) for i in range(25)])  # noqa: UP031
         outbox.form_batches("boot", 0, max_items=10)

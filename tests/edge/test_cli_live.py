@@ -17,9 +17,9 @@ import pytest
 from typer.testing import CliRunner
 
 from tagtrail_edge.cli import app
+from tagtrail_edge.cli.outbox import inspect
 from tagtrail_edge.config import load_config
-from tagtrail_edge.outbox import Outbox
-from tagtrail_edge.outbox_read import inspect
+from tagtrail_edge.pipeline.outbox import Outbox
 from tagtrail_hardware.nmea import NmeaSimulator, Route
 from tagtrail_hardware.virtual import VirtualSerialPort
 from tagtrail_protocol import Kind
@@ -160,7 +160,7 @@ def test_gps_status_reports_the_fix_and_the_clock_offset(tmp_path: Path) -> None
 
 def _outbox_with_items(tmp_path: Path) -> tuple[Path, list[float]]:
     config = write_config(tmp_path, "")
-    outbox = Outbox.open(load_config(config).outbox.settings())
+    outbox = Outbox.open(load_config(config).outbox)
     created = []
     try:
         for i in range(30):
@@ -196,7 +196,7 @@ def test_outbox_export_copies_the_unsent_items_in_order(tmp_path: Path) -> None:
 
 def test_outbox_purge_asks_first_and_counts_what_it_deletes(tmp_path: Path) -> None:
     config, created = _outbox_with_items(tmp_path)
-    settings = load_config(config).outbox.settings()
+    settings = load_config(config).outbox
     status = json.loads(
         runner.invoke(app, ["outbox", "status", "-c", str(config), "--json"]).stdout
     )

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from tagtrail_edge.cli import app
 from tagtrail_edge.config import load_config
+from tagtrail_hardware.nmea import NmeaSettings
 from tagtrail_hardware.ports import denied_hint
 from tagtrail_hardware.virtual import VirtualSerialPort
 from tagtrail_testbed.pki import Pki
@@ -42,7 +43,7 @@ def test_init_from_flags_writes_a_commented_config_the_agent_accepts(tmp_path: P
         "broker.example.net", 8883, "gate-3",
     )  # fmt: skip
     assert settings.mqtt.ca_file == ca
-    assert [(r.name, r.driver, r.path) for r in settings.readers] == [
+    assert [(r.name, r.driver, r.serial_path()) for r in settings.readers] == [
         ("dock", "ascii", "/dev/ttyUSB0")
     ]
     assert [(p.name, p.reader, p.antenna) for p in settings.read_points] == [
@@ -113,9 +114,10 @@ def test_init_asks_and_asks_again_until_an_answer_is_valid(tmp_path: Path) -> No
     )  # fmt: skip
     assert settings.mqtt.password is not None
     assert settings.mqtt.password.get_secret_value() == "pw"
-    assert [(r.name, r.driver, r.baudrate) for r in settings.readers] == [
+    assert [(r.name, r.driver, getattr(r, "baudrate", None)) for r in settings.readers] == [
         ("cab", "mercury", 115200), ("cab-2", "ascii", 115200),
     ]  # fmt: skip
+    assert isinstance(settings.gps, NmeaSettings)
     assert (settings.gps.source, settings.gps.path, settings.gps.baudrate) == (
         "nmea", "/dev/ttyACM0", 4800,
     )  # fmt: skip

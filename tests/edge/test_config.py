@@ -60,7 +60,7 @@ def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.Monk
         (('id = "gate-3"', 'id = "Gate 3"'), "gateway.id = 'Gate 3'"),
         (("port = 8883", "port = 70000"), "mqtt.port = 70000"),
         (('overflow = "drop-oldest"', 'overflow = "drop-newest"'), "outbox.overflow"),
-        (('driver = "ascii"', 'driver = "rs485"'), "readers.0.driver"),
+        (('driver = "ascii"', 'driver = "rs485"'), "driver = 'rs485' is not a driver; one of"),
         (('reader = "dock"', 'reader = "nope"'), "unknown reader 'nope'"),
         (('password = "gate-3-pw"', 'password = "gate-3-pw"\ncolour = "red"'), "mqtt.colour"),
     ],

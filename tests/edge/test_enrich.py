@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tagtrail_edge.enrich import PositionHistory, decode_epc
+from tagtrail_edge.pipeline.enrich import PositionHistory, decode_epc
 from tagtrail_hardware.reads import Fix, Quality
 
 

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from tagtrail_edge.migrations import MIGRATIONS, migrate
-from tagtrail_edge.outbox import Outbox, OutboxSettings, Overflow
-from tagtrail_edge.smooth import Track
+from tagtrail_edge.config import OutboxSection, Overflow
+from tagtrail_edge.pipeline.outbox import Outbox
+from tagtrail_edge.pipeline.outbox_schema import MIGRATIONS, migrate
+from tagtrail_edge.pipeline.values import Track
 from tagtrail_protocol import Kind
 
 BOOT = "0b9a6c1e-4f57-4d2c-9c1a-8d3b2a1f0e11"
@@ -20,7 +21,7 @@ def body(i: int, size: int = 300) -> str:
 
 
 def open_outbox(tmp_path: Path, **options: object) -> Outbox:
-    return Outbox.open(OutboxSettings(path=tmp_path / "outbox.db", **options))  # type: ignore[arg-type]
+    return Outbox.open(OutboxSection(path=tmp_path / "outbox.db", **options))  # type: ignore[arg-type]
 
 
 def test_items_leave_only_when_their_batch_is_acked(tmp_path: Path) -> None:
@@ -72,7 +73,7 @@ def test_batches_survive_a_reopen_with_their_identity(tmp_path: Path) -> None:
 @pytest.mark.parametrize("policy", [Overflow.DROP_OLDEST, Overflow.REFUSE_NEWEST])
 def test_cap_is_respected_under_a_flood(tmp_path: Path, policy: Overflow) -> None:
     cap = 2 * 1024 * 1024
-    outbox = open_outbox(tmp_path, cap_bytes=cap, overflow=policy)
+    outbox = open_outbox(tmp_path, cap_mb=2.0, overflow=policy)
     peak = 0
     offered = stored = 0
     for round_ in range(400):
@@ -96,7 +97,7 @@ def test_cap_is_respected_under_a_flood(tmp_path: Path, policy: Overflow) -> Non
 
 
 def test_retention_deletes_old_items_and_counts_them(tmp_path: Path) -> None:
-    outbox = open_outbox(tmp_path, retention_s=3600.0)
+    outbox = open_outbox(tmp_path, retention_days=1 / 24)
     outbox.commit([(Kind.OBS, body(i)) for i in range(10)], now=1_000_000.0)
     outbox.commit([(Kind.OBS, body(i)) for i in range(4)], now=1_003_000.0)
     outbox.form_batches(BOOT, 0, max_items=3)

@@ -6,15 +6,15 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-from tagtrail_edge.config import MqttSection
-from tagtrail_edge.outbox import Outbox, OutboxSettings
-from tagtrail_edge.publish import Publisher
+from tagtrail_edge.config import MqttSection, OutboxSection
+from tagtrail_edge.pipeline.outbox import Outbox
+from tagtrail_edge.pipeline.publish import Publisher
 from tagtrail_protocol import GatewayState, Kind, ObservationItem, Status
 from tagtrail_testbed.samples import obs_dict
 
 
 def publisher(tmp_path: Path) -> Publisher:
-    outbox = Outbox.open(OutboxSettings(path=tmp_path / "o.db"))
+    outbox = Outbox.open(OutboxSection(path=tmp_path / "o.db"))
     boot = uuid.uuid4()
 
     def status(state: GatewayState) -> Status:
@@ -52,6 +52,7 @@ def sending(tmp_path: Path, *, window: int, resend_after_s: float) -> Publisher:
         return _Sent()
 
     p._link.publish = publish  # type: ignore[method-assign]
+    assert isinstance(p.outbox, Outbox)
     p.outbox.commit([(Kind.OBS, _body(n)) for n in range(20)])
     return p
 
@@ -94,6 +95,7 @@ def test_a_batch_dropped_while_in_flight_leaves_the_window(tmp_path: Path) -> No
     p = sending(tmp_path, window=4, resend_after_s=10.0)
     p.pump(1000.0)
     assert p.inflight == 4
+    assert isinstance(p.outbox, Outbox)
     p.outbox.purge()  # e.g. the technician purged the outbox, or retention ran
     p.pump(1010.0)  # their re-sends find nothing: they leave the window
     assert p.inflight == 0

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
-from tagtrail_edge.smooth import Event, Smoother, Thresholds
+from tagtrail_edge.config import Thresholds
+from tagtrail_edge.pipeline.smooth import Smoother
+from tagtrail_edge.pipeline.values import Event
 from tagtrail_hardware.reads import TagRead
 
 LIMITS = Thresholds(observe_count=3, observe_s=10.0, lost_s=2.0)
@@ -80,7 +80,7 @@ def test_tags_and_read_points_are_independent() -> None:
 
 
 def test_observe_summaries_when_configured() -> None:
-    s = smoother(replace(LIMITS, summary_s=1.0))
+    s = smoother(LIMITS.model_copy(update={"summary_s": 1.0}))
     types = [e.type for t in range(40) for e in s.read(read(t / 10))]
     assert types == ["arrive", "observe", "observe", "observe"]
 

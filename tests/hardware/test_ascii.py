@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tagtrail_hardware.ascii import AsciiDecoder, AsciiReader, AsciiReaderSimulator, LineFormat
-from tagtrail_hardware.device import Backoff
+from tagtrail_hardware.contract import Backoff
 from tagtrail_hardware.reads import TagRead
 from tagtrail_hardware.virtual import VirtualSerialPort
 from tagtrail_testbed.devices import FIXTURES, Running

@@ -11,7 +11,8 @@ import serial
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tagtrail_hardware.device import Backoff, SerialDevice
+from tagtrail_hardware.contract import Backoff
+from tagtrail_hardware.serial_port import SerialDevice
 from tagtrail_hardware.virtual import VirtualSerialPort
 from tagtrail_testbed.devices import Running
 
@@ -61,7 +62,7 @@ def test_a_device_missing_at_start_up_is_logged_reported_and_retried(
     status, and reading starts by itself once it is there."""
     missing = tmp_path / "ttyUSB7"
     device = _Failing(str(missing), [])
-    with caplog.at_level("INFO", logger="tagtrail_hardware.device"):
+    with caplog.at_level("INFO", logger="tagtrail_hardware.loop"):
         running = run_device(device)
         running.wait_for(lambda: device.status().state == "absent")
         assert str(missing) in (device.status().detail or "")

@@ -17,7 +17,7 @@ import pytest
 from tagtrail_hardware.ascii import AsciiDecoder, AsciiReader, LineFormat, format_line
 from tagtrail_hardware.errors import ParseError
 from tagtrail_hardware.gpsd import GpsdReports
-from tagtrail_hardware.mercury import MercuryReader, MercurySimulator
+from tagtrail_hardware.mercury import MercuryReader, MercurySettings, MercurySimulator
 from tagtrail_hardware.mercury import messages as m
 from tagtrail_hardware.mercury.frames import FrameDecoder, encode_response
 from tagtrail_hardware.nmea import NmeaDecoder
@@ -142,7 +142,8 @@ def test_garbage_through_the_pty_does_not_stop_the_drivers(run_device: RunDevice
     with VirtualSerialPort() as ascii_port, VirtualSerialPort() as mercury_port:
         sim = MercurySimulator(mercury_port).start()
         ascii_run = run_device(AsciiReader(name="a", path=ascii_port.device_path))
-        mercury_run = run_device(MercuryReader(name="m", path=mercury_port.device_path))
+        settings = MercurySettings(name="m", driver="mercury", path=mercury_port.device_path)
+        mercury_run = run_device(MercuryReader(settings))
         ascii_run.wait_for(lambda: ascii_run.device.status().state == "ok")
         mercury_run.wait_for(sim.reading.is_set)
         ascii_port.write(noise + b"\n" + ascii_valid() * 3)

@@ -8,10 +8,11 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
-from tagtrail_hardware.device import Backoff
+from tagtrail_hardware.contract import Backoff
 from tagtrail_hardware.errors import ParseError
-from tagtrail_hardware.mercury import MercuryReader, MercurySimulator, ReaderSettings
+from tagtrail_hardware.mercury import MercuryReader, MercurySettings, MercurySimulator
 from tagtrail_hardware.mercury import messages as m
 from tagtrail_hardware.mercury.frames import FrameDecoder, crc16, encode_command, encode_response
 from tagtrail_hardware.reads import TagRead
@@ -79,11 +80,17 @@ def test_short_and_malformed_records_are_parse_errors() -> None:
         m.parse_tag_record(good + b"\x00")
 
 
+def mercury(path: str, **settings: Any) -> MercurySettings:
+    return MercurySettings(name="gate", driver="mercury", path=path, **settings)
+
+
 def test_settings_are_validated() -> None:
-    with pytest.raises(ValueError, match="unknown region"):
-        ReaderSettings(region="mars")
-    with pytest.raises(ValueError, match="antennas"):
-        ReaderSettings(antennas=(0,))
+    with pytest.raises(ValidationError, match="region"):
+        mercury("/dev/x", region="mars")
+    with pytest.raises(ValidationError, match="antennas"):
+        mercury("/dev/x", antennas=(0,))
+    with pytest.raises(ValidationError, match="antennas"):
+        mercury("/dev/x", antennas=())
 
 
 def reads(n: int) -> list[TagRead]:
@@ -98,8 +105,8 @@ def reads(n: int) -> list[TagRead]:
 def test_start_up_sequence_then_continuous_reading(run_device: RunDevice) -> None:
     with VirtualSerialPort() as port:
         sim = MercurySimulator(port, keepalive_s=0.2).start()
-        settings = ReaderSettings(region="eu", read_power_cdbm=2300, antennas=(1, 2))
-        running = run_device(MercuryReader(name="gate", path=port.device_path, settings=settings))
+        settings = mercury(port.device_path, region="eu", read_power_cdbm=2300, antennas=(1, 2))
+        running = run_device(MercuryReader(settings))
         running.wait_for(sim.reading.is_set)
         opcodes = [f.opcode for f in sim.commands]
         assert opcodes == [0x2F, 0x03, 0x93, 0x97, 0x92, 0x91, 0x9A, 0x2F]  # stop, version, ...
@@ -125,9 +132,7 @@ def test_start_up_sequence_then_continuous_reading(run_device: RunDevice) -> Non
 def test_a_refused_command_puts_the_reader_in_error(run_device: RunDevice) -> None:
     with VirtualSerialPort() as port:
         sim = MercurySimulator(port, refuse={m.Op.SET_REGION: 0x0105}).start()
-        reader = MercuryReader(
-            name="gate", path=port.device_path, backoff=Backoff(base_s=5.0, cap_s=5.0)
-        )
+        reader = MercuryReader(mercury(port.device_path), backoff=Backoff(base_s=5.0, cap_s=5.0))
         running = run_device(reader)
         running.wait_for(lambda: reader.status().state == "error")
         assert "0x97" in (reader.status().detail or "")
@@ -139,9 +144,8 @@ def test_a_refused_command_puts_the_reader_in_error(run_device: RunDevice) -> No
 def test_a_silent_reader_is_reopened(run_device: RunDevice) -> None:
     with VirtualSerialPort() as port:
         sim = MercurySimulator(port, keepalive_s=60.0).start()
-        settings = ReaderSettings(silence_timeout_s=0.3)
         reader = MercuryReader(
-            name="gate", path=port.device_path, settings=settings, backoff=Backoff(0.01, 0.02)
+            mercury(port.device_path), silence_timeout_s=0.3, backoff=Backoff(0.01, 0.02)
         )
         running = run_device(reader)
         running.wait_for(lambda: reader.status().reopens >= 1)

@@ -14,7 +14,8 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
-from tagtrail_edge.outbox import Outbox, OutboxSettings
+from tagtrail_edge.config import OutboxSection
+from tagtrail_edge.pipeline.outbox import Outbox
 from tagtrail_testbed.collector import toml
 from tagtrail_testbed.errors import BedError
 from tagtrail_testbed.process import Service
@@ -62,7 +63,7 @@ class AgentProcess(Service):
             "fields": ["epc", "antenna", "rssi", "time_ms"],
         }  # fmt: skip
         self._reader = reader
-        Outbox.open(OutboxSettings(path=self.outbox_path)).close()
+        Outbox.open(OutboxSection(path=self.outbox_path)).close()
         with closing(sqlite3.connect(self.outbox_path)) as conn:
             conn.executescript(_AUDIT)
         self._start()

@@ -9,8 +9,9 @@ from collections.abc import Callable
 import serial
 
 from tagtrail_hardware.ascii.lines import AsciiDecoder, LineFormat
-from tagtrail_hardware.device import Backoff, SerialDevice, Sink, read_available
+from tagtrail_hardware.contract import Backoff, Found, Sink
 from tagtrail_hardware.reads import TagRead
+from tagtrail_hardware.serial_port import SerialDevice, read_available
 
 
 class AsciiReader(SerialDevice[TagRead]):
@@ -47,3 +48,17 @@ class AsciiReader(SerialDevice[TagRead]):
                 reads = self.decoder.feed(data, now=time.time(), mono_ns=time.monotonic_ns())
                 if reads:
                     sink(reads)
+
+
+def recognise(path: str, baudrate: int, heard: bytes) -> Found | None:
+    """An ASCII reader, if what the port said unasked holds tag lines (default format)."""
+    reads = AsciiDecoder(LineFormat()).feed(
+        heard + b"\n", now=time.time(), mono_ns=time.monotonic_ns()
+    )
+    if not reads:
+        return None
+    epcs = sorted({r.epc for r in reads})
+    return Found(
+        path, "ascii-reader", baudrate, f"ASCII tag reader, {len(reads)} reads of {len(epcs)} tags",
+        {"reads": len(reads), "epcs": epcs[:20]},
+    )  # fmt: skip

@@ -9,30 +9,13 @@ from dataclasses import dataclass, field
 
 import serial
 
-from tagtrail_hardware.device import Backoff, SerialDevice, Sink, read_available
+from tagtrail_hardware.contract import Backoff, Found, Sink
 from tagtrail_hardware.errors import DeviceError, DeviceTimeout, ParseError, ReaderError
 from tagtrail_hardware.mercury import messages as m
 from tagtrail_hardware.mercury.frames import Frame, FrameDecoder, encode_command
+from tagtrail_hardware.mercury.settings import MercurySettings
 from tagtrail_hardware.reads import TagRead
-
-
-@dataclass(frozen=True, slots=True)
-class ReaderSettings:
-    """What the start-up sequence configures."""
-
-    region: str = "eu"
-    read_power_cdbm: int = 2000
-    antennas: tuple[int, ...] = (1,)
-    command_timeout_s: float = 1.0
-    silence_timeout_s: float = 5.0
-
-    def __post_init__(self) -> None:
-        if self.region not in m.REGIONS:
-            raise ValueError(f"unknown region {self.region!r}; one of {sorted(m.REGIONS)}")
-        if not 0 <= self.read_power_cdbm <= 3150:
-            raise ValueError("read power must be 0..3150 centi-dBm")
-        if not self.antennas or any(not 1 <= a <= 15 for a in self.antennas):
-            raise ValueError("antennas must be 1..15")
+from tagtrail_hardware.serial_port import SerialDevice, read_available
 
 
 @dataclass(slots=True)
@@ -51,15 +34,18 @@ class MercuryReader(SerialDevice[TagRead]):
 
     def __init__(
         self,
+        settings: MercurySettings,
         *,
-        name: str,
-        path: str,
-        baudrate: int = 115200,
-        settings: ReaderSettings | None = None,
         backoff: Backoff | None = None,
+        command_timeout_s: float = 1.0,
+        silence_timeout_s: float = 5.0,
     ) -> None:
-        super().__init__(name=name, path=path, baudrate=baudrate, backoff=backoff)
-        self.settings = settings or ReaderSettings()
+        super().__init__(
+            name=settings.name, path=settings.path, baudrate=settings.baudrate, backoff=backoff
+        )
+        self.settings = settings
+        self.command_timeout_s = command_timeout_s
+        self.silence_timeout_s = silence_timeout_s
         self.throttled = False
         self._anchor: float | None = None  # host time of the last keepalive
 
@@ -85,10 +71,8 @@ class MercuryReader(SerialDevice[TagRead]):
                 reads = self._reads(frames)
                 if reads:
                     sink(reads)
-            elif time.monotonic() - last_heard > self.settings.silence_timeout_s:
-                raise DeviceTimeout(
-                    f"{self.path}: no frame for {self.settings.silence_timeout_s} s"
-                )
+            elif time.monotonic() - last_heard > self.silence_timeout_s:
+                raise DeviceTimeout(f"{self.path}: no frame for {self.silence_timeout_s} s")
         _send(link, m.Op.MULTI_PROTOCOL_TAG_OP, m.STOP_CONTINUOUS)
 
     def start_up(self, link: _Link) -> None:
@@ -113,7 +97,7 @@ class MercuryReader(SerialDevice[TagRead]):
     def _command(self, link: _Link, opcode: int, data: bytes = b"") -> Frame:
         """Send a command and wait for its answer; frames of other opcodes are kept for later."""
         _send(link, opcode, data)
-        deadline = time.monotonic() + self.settings.command_timeout_s
+        deadline = time.monotonic() + self.command_timeout_s
         while time.monotonic() < deadline:
             for frame in link.decoder.feed(read_available(link.port)):
                 if frame.opcode != opcode:
@@ -170,3 +154,28 @@ def _send(link: _Link, opcode: int, data: bytes = b"") -> None:
         link.port.write(encode_command(opcode, data))
     except (serial.SerialException, OSError) as exc:
         raise DeviceError(f"write to {link.port.port} failed: {exc}") from exc
+
+
+def query(path: str, port: serial.Serial, baudrate: int) -> Found | None:
+    """A Mercury reader, if the port answers a VERSION command (after a stop, in case one was
+    left reading); nothing is configured and nothing is left running."""
+    port.write(encode_command(m.Op.MULTI_PROTOCOL_TAG_OP, m.STOP_CONTINUOUS))
+    time.sleep(0.05)
+    port.reset_input_buffer()
+    port.write(encode_command(m.Op.VERSION))
+    decoder = FrameDecoder("response")
+    deadline = time.monotonic() + 0.5
+    while time.monotonic() < deadline:
+        for frame in decoder.feed(read_available(port)):
+            if frame.opcode == m.Op.VERSION and frame.status == m.OK:
+                try:
+                    version = m.parse_version(frame.data)
+                except ParseError:
+                    return None
+                return Found(
+                    path, "mercury-reader", baudrate, version.describe(),
+                    {"hardware": version.hardware, "firmware": version.firmware,
+                     "firmware_date": version.firmware_date},
+                )  # fmt: skip
+        time.sleep(0.02)
+    return None

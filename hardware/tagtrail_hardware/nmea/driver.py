@@ -8,10 +8,11 @@ from collections.abc import Callable
 
 import serial
 
-from tagtrail_hardware.device import Backoff, SerialDevice, Sink, read_available
+from tagtrail_hardware.contract import Backoff, Found, Sink
 from tagtrail_hardware.errors import DeviceTimeout
 from tagtrail_hardware.nmea.fixes import NmeaDecoder
 from tagtrail_hardware.reads import Fix
+from tagtrail_hardware.serial_port import SerialDevice, read_available
 
 
 class NmeaGps(SerialDevice[Fix]):
@@ -61,3 +62,18 @@ class NmeaGps(SerialDevice[Fix]):
             if fixes:
                 self.last_fix = fixes[-1]
                 sink(fixes)
+
+
+def recognise(path: str, baudrate: int, heard: bytes) -> Found | None:
+    """An NMEA receiver, if what the port said unasked holds valid sentences."""
+    gps = NmeaDecoder()
+    fixes = gps.replay(heard)
+    if not gps.sentences:
+        return None
+    talkers = ",".join(sorted(gps.talkers))
+    fix = fixes[-1] if fixes else None
+    where = f"fix {fix.lat:.6f},{fix.lon:.6f} ({fix.quality.value})" if fix else "no fix"
+    details: dict[str, object] = {"talkers": sorted(gps.talkers), "sentences": gps.sentences}
+    if fix is not None:
+        details |= {"lat": fix.lat, "lon": fix.lon, "quality": fix.quality.value}
+    return Found(path, "nmea-gps", baudrate, f"NMEA GPS, talker {talkers}, {where}", details)

@@ -1,6 +1,5 @@
-"""How the technician's commands print data: JSON lines for scripts, a table for people.
-
-Colour and table borders only when standard output is a terminal (rich decides).
+"""What every technician command shares: the config option and its loading, and how data is printed
+(JSON lines for scripts, a table for people; colour and borders only on a terminal).
 """
 
 from __future__ import annotations
@@ -8,9 +7,34 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
+
+from tagtrail_edge.config import EdgeConfig, load_config
+from tagtrail_edge.errors import ConfigError
+from tagtrail_edge.runner import DEFAULT_CONFIG
+
+__all__ = ["DEFAULT_CONFIG", "ConfigOption", "JsonOption", "iso", "json_lines", "load", "table"]
+
+
+ConfigOption = Annotated[
+    Path, typer.Option("--config", "-c", help="gateway config (env TAGTRAIL_EDGE_CONFIG)")
+]
+
+
+JsonOption = Annotated[bool, typer.Option("--json", help="data as JSON, one object per line")]
+
+
+def load(config: Path) -> EdgeConfig:
+    """The validated configuration; on any problem, its message and exit status 2."""
+
+    try:
+        return load_config(config)
+    except ConfigError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 def iso(epoch: float | None) -> str | None:

@@ -1,4 +1,4 @@
-"""``tagtrail-edge gps``: what a GPS receiver's NMEA output yields."""
+"""``gps`` and ``epc``: the position source as the agent sees it, and EPC decoding."""
 
 from __future__ import annotations
 
@@ -7,8 +7,20 @@ from typing import Annotated, Any
 
 import typer
 
-from tagtrail_edge.cli_options import DEFAULT_CONFIG, ConfigOption, JsonOption, load
-from tagtrail_edge.output import json_lines, table, working
+from tagtrail_edge.cli.common import (
+    DEFAULT_CONFIG,
+    ConfigOption,
+    JsonOption,
+    json_lines,
+    load,
+    table,
+    working,
+)
+from tagtrail_edge.cli.listen import clock_offset, latest_fix
+from tagtrail_edge.clock import kernel_synced
+from tagtrail_edge.pipeline import read
+from tagtrail_edge.pipeline.enrich import decode_epc
+from tagtrail_hardware.nmea import NmeaDecoder
 from tagtrail_hardware.reads import Fix
 
 app = typer.Typer(
@@ -32,19 +44,15 @@ def status(
 
     Example: tagtrail-edge gps status --wait 10
     """
-    from tagtrail_edge.agent import build_gps  # noqa: PLC0415
-    from tagtrail_edge.clock import kernel_synced  # noqa: PLC0415
-    from tagtrail_edge.listen import clock_offset, latest_fix  # noqa: PLC0415
-
     loaded = load(config)
-    settings, gps = loaded.gps, build_gps(loaded)
-    if gps is None:
+    settings, gps = loaded.gps, read.gps(loaded)
+    if settings is None or gps is None:
         typer.echo('error: no GPS configured ([gps] source = "none")', err=True)
         raise typer.Exit(2)
     with working(f"waiting up to {wait:g} s for a fix..."):
         fix = latest_fix(gps, wait_s=wait)
     device = gps.status()
-    where = settings.path if settings.source == "nmea" else f"{gps.host}:{gps.port}"
+    where = settings.where()
     row = {
         "source": settings.source,
         "device": where,
@@ -82,7 +90,6 @@ def replay(
 
     Example: tagtrail-edge gps replay drive.nmea --json
     """
-    from tagtrail_hardware.nmea import NmeaDecoder  # noqa: PLC0415
 
     decoder = NmeaDecoder()
     fixes = [fix_row(fix) for fix in decoder.replay(capture.read_bytes())]
@@ -118,3 +125,40 @@ def fix_row(fix: Fix) -> dict[str, Any]:
         "alt_m": fix.alt_m,
         "satellites": fix.satellites,
     }
+
+
+epc_app = typer.Typer(
+    no_args_is_help=True, add_completion=False, help="EPCs: what the tags a reader reports are."
+)
+
+
+@epc_app.command()
+def decode(
+    epcs: Annotated[list[str], typer.Argument(help="EPCs in hexadecimal, as readers report them")],
+    *,
+    as_json: JsonOption = False,
+) -> None:
+    """Decode EPCs: scheme, pure identity URI, tag URI, filter and GS1 key (GTIN, SSCC, ...).
+
+    An EPC that does not decode is reported with the reason (that is normal: not every tag
+    carries a GS1 EPC); the exit status is 0 either way.
+
+    Example: tagtrail-edge epc decode 3074257BF7194E4000001A85 --json
+    """
+    rows = [decoded(epc) for epc in epcs]
+    if as_json:
+        json_lines(rows)
+        return
+    keys = ("hex", "scheme", "uri", "filter", "gs1_key", "error")
+    columns = ("EPC", "scheme", "identity", "filter", "GS1 key", "error")
+    table("EPCs", columns, [[r.get(key) for key in keys] for r in rows])
+
+
+def decoded(epc: str) -> dict[str, Any]:
+    """One EPC as the ``--json`` output shows it."""
+
+    text = epc.strip().upper().removeprefix("0X")
+    result = decode_epc(text)
+    if result.identity is None:
+        return {"hex": text, "error": result.error}
+    return {"hex": text, **result.identity.model_dump()}

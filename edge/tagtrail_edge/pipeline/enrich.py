@@ -15,8 +15,16 @@ from typing import Final
 from epcpy.utils.common import ConvertException
 from epcpy.utils.parsers import hex_to_tag_encodable
 
+from tagtrail_edge.pipeline.values import Event
 from tagtrail_hardware.reads import Fix
-from tagtrail_protocol import EpcIdentity, Position
+from tagtrail_protocol import (
+    EpcIdentity,
+    EventKind,
+    FixQuality,
+    ObservationItem,
+    Position,
+    PositionFix,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,3 +118,32 @@ class PositionHistory:
 
 def utc(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
+
+
+def observation(
+    event: Event, *, synced: bool, positions: PositionHistory | None
+) -> ObservationItem:
+    """The wire item for a smoothed event, with the EPC's identity and the position then."""
+    return ObservationItem(
+        epc=event.epc,
+        read_point=event.read_point,
+        antenna=event.antenna,
+        event=EventKind(event.type),
+        first_seen=utc(event.first_seen),
+        last_seen=utc(event.last_seen),
+        count=event.count,
+        peak_rssi_dbm=event.peak_rssi,
+        mono_ns=event.mono_ns,
+        clock_synced=synced,
+        position=positions.at(event.time) if positions is not None else None,
+        identity=decode_epc(event.epc).identity,
+    )
+
+
+def position(fix: Fix, *, received: float, synced: bool) -> PositionFix:
+    return PositionFix(
+        time=fix.time or utc(received), mono_ns=fix.mono_ns, clock_synced=synced,
+        lat=fix.lat, lon=fix.lon, quality=FixQuality(fix.quality.value), hdop=fix.hdop,
+        speed_mps=fix.speed_mps, course_deg=fix.course_deg, alt_m=fix.alt_m,
+        satellites=fix.satellites,
+    )  # fmt: skip

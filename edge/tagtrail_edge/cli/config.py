@@ -1,7 +1,6 @@
-"""Writing gateway config files: a new commented TOML (``init``), one setting changed (``set``).
-
-The comments come from the settings' own documentation (the docstrings in config.py); a change
-keeps the file's comments and layout (tomlkit). A file is replaced atomically, and only once the
+"""``config show|set|check``, and writing config files: a new commented TOML (``init``), one
+setting changed (``set``). The comments come from the settings' own documentation; a change
+keeps the file's comments and layout (tomlkit); a file is replaced atomically, and only once the
 whole result validates, so a typo never leaves a gateway with a config it cannot start with.
 """
 
@@ -9,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import json
 import os
 import tempfile
 import typing
@@ -16,14 +16,106 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import tomlkit
+import typer
 from pydantic import BaseModel, SecretStr, TypeAdapter, ValidationError
 from tomlkit.exceptions import ParseError
 from tomlkit.items import AoT, Table
 
-from tagtrail_edge.config import EdgeConfig, validate
+from tagtrail_edge.cli.common import DEFAULT_CONFIG, ConfigOption, load
+from tagtrail_edge.config import EdgeConfig
+from tagtrail_edge.config import validate as validate_settings
 from tagtrail_edge.errors import ConfigError
+from tagtrail_hardware import drivers
+from tagtrail_hardware.contract import GpsSettings, ReaderSettings
 from tagtrail_protocol.errors import SettingsError
 from tagtrail_protocol.settings import read_text
+
+app = typer.Typer(
+    no_args_is_help=True, add_completion=False, help="The configuration: show, get, set, validate."
+)
+
+
+def _effective(config: Path) -> dict[str, Any]:
+    """The validated configuration with every default filled in, each read point with the
+    thresholds it runs with (its own, or [smoothing]'s); secrets are masked."""
+    loaded = load(config)
+    found: dict[str, Any] = loaded.model_dump(mode="json")
+    for point, shown in zip(loaded.read_points, found["read_points"], strict=True):
+        shown.update(point.thresholds(loaded.smoothing).model_dump(mode="json"))
+    return found
+
+
+@app.command()
+def show(config: ConfigOption = DEFAULT_CONFIG) -> None:
+    """Print the whole effective configuration (defaults included) as JSON; secrets masked.
+
+    Example: tagtrail-edge config show --config /etc/tagtrail/edge.toml
+    """
+    typer.echo(json.dumps(_effective(config), indent=2))
+
+
+@app.command()
+def get(
+    key: Annotated[str, typer.Argument(help="dotted key, e.g. mqtt.host or outbox.cap_mb")],
+    config: ConfigOption = DEFAULT_CONFIG,
+) -> None:
+    """Print one setting's effective value (JSON for sections and lists); secrets masked.
+
+    Example: tagtrail-edge config get mqtt.host
+    """
+    value: Any = _effective(config)
+    for part in key.split("."):
+        if isinstance(value, dict) and part in value:
+            value = value[part]
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            known = ", ".join(sorted(value)) if isinstance(value, dict) else "none"
+            typer.echo(f"error: no setting {key!r} (at {part!r}, known: {known})", err=True)
+            raise typer.Exit(2)
+    typer.echo(value if isinstance(value, str) else json.dumps(value))
+
+
+@app.command("set")
+def set_(
+    key: Annotated[str, typer.Argument(help="dotted key, e.g. mqtt.host or readers.0.path")],
+    value: Annotated[str, typer.Argument(help="a TOML value (8883, true, [1, 2]) or plain text")],
+    config: ConfigOption = DEFAULT_CONFIG,
+) -> None:
+    """Change one setting in the file, keeping its comments and layout. The file is replaced
+    only when the whole result is valid; otherwise the error names the key, the bad value and
+    what is allowed (exit status 2). Restart the agent to apply.
+
+    Example: tagtrail-edge config set mqtt.host broker.example.net
+    """
+
+    try:
+        set_value(config, key, value)
+    except ConfigError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    shown = "***" if _secret(key) else value
+    typer.echo(f"{config}: {key} = {shown}")
+
+
+def _secret(key: str) -> bool:
+    return key.rsplit(".", 1)[-1] in ("password", "token")
+
+
+@app.command()
+def validate(
+    file: Annotated[Path | None, typer.Argument(help="file to check (default: --config)")] = None,
+    config: ConfigOption = DEFAULT_CONFIG,
+) -> None:
+    """Check a configuration file; each problem names the key, the bad value and what is
+    allowed. Exit status 0 when valid, 2 otherwise.
+
+    Example: tagtrail-edge config validate /tmp/new-edge.toml
+    """
+    path = file or config
+    _effective(path)
+    typer.echo(f"{path}: valid")
+
 
 HEADER = (
     "tagtrail edge agent configuration (tagtrail-edge run --config FILE).",
@@ -42,11 +134,11 @@ def render(data: dict[str, Any]) -> str:
         if isinstance(value, list):
             tables = tomlkit.aot()
             for entry in value:
-                tables.append(_table(model, entry))
+                tables.append(_table(_driver_model(model, entry), entry))
             doc.add(section, tables)
         else:
             doc.add(tomlkit.nl())
-            doc.add(section, _table(model, value))
+            doc.add(section, _table(_driver_model(model, value), value))
     return tomlkit.dumps(doc)
 
 
@@ -60,6 +152,11 @@ def set_value(path: Path, key: str, text: str) -> EdgeConfig:
         raise ConfigError(str(exc)) from exc
     except ParseError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
+    entry = _entry(doc.unwrap(), parts[:-1])
+    model = _driver_model(model, entry)
+    if entry is not None and parts[-1] not in model.model_fields:
+        known = ", ".join(model.model_fields)
+        raise ConfigError(f"no setting {key!r}: {'.'.join(parts[:-1])} has {known}")
     container: Any = doc
     for i, part in enumerate(parts[:-1]):
         if part.isdigit():
@@ -75,7 +172,7 @@ def set_value(path: Path, key: str, text: str) -> EdgeConfig:
     elif described := _description(model, parts[-1]):
         item.comment(described)
     container[parts[-1]] = item
-    settings = validate(doc.unwrap(), path)
+    settings = validate_settings(doc.unwrap(), path)
     write_atomically(path, tomlkit.dumps(doc))
     return settings
 
@@ -162,6 +259,8 @@ def _setting_model(parts: list[str]) -> type[BaseModel]:
         if part.isdigit() and i > 0:
             continue
         fields = model.model_fields
+        if part not in fields and i == len(parts) - 1 and model in (ReaderSettings, GpsSettings):
+            return model  # a key of the driver the entry names: set_value looks it up
         if part not in fields:
             where = ".".join(parts[:i]) or "the top level"
             raise ConfigError(f"no setting {'.'.join(parts)!r}: {where} has {', '.join(fields)}")
@@ -174,6 +273,29 @@ def _setting_model(parts: list[str]) -> type[BaseModel]:
     if model is EdgeConfig or parts[-1] in EdgeConfig.model_fields or parts[-1].isdigit():
         raise ConfigError(f"{'.'.join(parts)} is a section; name one of its settings")
     return model
+
+
+def _driver_model(model: type[BaseModel], entry: object) -> type[BaseModel]:
+    """A reader's or the GPS's keys are those of the driver the entry names."""
+    key = {ReaderSettings: "driver", GpsSettings: "source"}.get(model)
+    if key is None or not isinstance(entry, dict):
+        return model
+    name = entry.get(key)
+    known = {d.name: d for d in drivers.of_kind("gps" if model is GpsSettings else "rfid-reader")}
+    return known[name].settings if name in known else model
+
+
+def _entry(data: dict[str, Any], parts: list[str]) -> object:
+    """The table (or array entry) ``parts`` names in ``data``; None where there is none."""
+    found: Any = data
+    for part in parts:
+        if part.isdigit() and isinstance(found, list) and int(part) < len(found):
+            found = found[int(part)]
+        elif isinstance(found, dict):
+            found = found.get(part)
+        else:
+            return None
+    return found
 
 
 def _model_in(annotation: Any) -> type[BaseModel] | None:  # noqa: ANN401

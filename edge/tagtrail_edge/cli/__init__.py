@@ -6,19 +6,9 @@ from typing import Annotated
 
 import typer
 
-from tagtrail_edge import (
-    config_cli,
-    devices_cli,
-    doctor_cli,
-    epc_cli,
-    gps_cli,
-    init_cli,
-    outbox_cli,
-    probe_cli,
-    service_cli,
-    watch_cli,
-)
-from tagtrail_edge.cli_options import DEFAULT_CONFIG, ConfigOption
+from tagtrail_edge import __version__
+from tagtrail_edge.cli import config, devices, doctor, gps, init, outbox, service, watch
+from tagtrail_edge.cli.common import DEFAULT_CONFIG, ConfigOption
 from tagtrail_edge.runner import DEFAULT_SHUTDOWN_TIMEOUT, run_agent
 
 app = typer.Typer(
@@ -26,16 +16,16 @@ app = typer.Typer(
     add_completion=False,
     help="The tagtrail gateway agent, and the technician's commands. See docs/cli.md.",
 )
-app.add_typer(epc_cli.app, name="epc")
-app.add_typer(gps_cli.app, name="gps")
-app.add_typer(outbox_cli.app, name="outbox")
-app.add_typer(config_cli.app, name="config")
-app.add_typer(service_cli.app, name="service")
-app.command("init")(init_cli.init)
-app.command("probe")(probe_cli.probe)
-app.command("devices")(devices_cli.devices)
-app.command("doctor")(doctor_cli.doctor)
-app.command("watch")(watch_cli.watch)
+app.add_typer(gps.epc_app, name="epc")
+app.add_typer(gps.app, name="gps")
+app.add_typer(outbox.app, name="outbox")
+app.add_typer(config.app, name="config")
+app.add_typer(service.app, name="service")
+app.command("init")(init.init)
+app.command("probe")(devices.probe)
+app.command("devices")(devices.devices)
+app.command("doctor")(doctor.doctor)
+app.command("watch")(watch.watch)
 
 
 @app.command()
@@ -57,8 +47,6 @@ def run(
 @app.command()
 def version() -> None:
     """Print the agent's version. Example: tagtrail-edge version"""
-    from tagtrail_edge import __version__  # noqa: PLC0415
-
     typer.echo(__version__)
 
 

@@ -4,8 +4,7 @@ config -> devices -> GPS fix -> clock -> disk -> broker reachable -> TLS trust -
 ack round trip -> backlog draining. A check whose prerequisite failed is skipped, not failed
 again, so the first failure is the one to fix. Nothing here changes the gateway: the outbox is
 only read, devices are only looked at (or listened to, for the GPS), and the round trip uses a
-ping (protocol 1.1) that stores nothing.
-"""
+ping (protocol 1.1) that stores nothing."""
 
 from __future__ import annotations
 
@@ -16,20 +15,29 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
+import typer
+
+from tagtrail_edge.cli.common import DEFAULT_CONFIG, ConfigOption, JsonOption, json_lines
+from tagtrail_edge.cli.listen import latest_fix
+from tagtrail_edge.cli.outbox import inspect
 from tagtrail_edge.clock import kernel_synced
 from tagtrail_edge.config import EdgeConfig, MqttSection, load_config
 from tagtrail_edge.errors import ConfigError, OutboxError
-from tagtrail_edge.outbox import files_size
+from tagtrail_edge.pipeline import read
+from tagtrail_edge.pipeline.outbox import files_size
+from tagtrail_hardware.ports import access
 from tagtrail_protocol import Ack, Codec, Kind, Ping, ProtocolError, Topic
 from tagtrail_protocol.errors import LinkError
 from tagtrail_protocol.link import Link, Message, refusal, tls_context
 
 Verdict = Literal["pass", "fail", "skip"]
+
+
 MIB = 1024 * 1024
 
 
@@ -73,12 +81,15 @@ NAMES = (
     "disk space", "broker reachable", "TLS trust", "credentials accepted", "ack round trip",
     "backlog draining",
 )  # fmt: skip
+
+
 STUCK_AFTER_S = 300.0
+
+
 """A backlog whose oldest item waits longer than this, with no ack as recent, is not draining."""
 
 
 def devices(config: EdgeConfig) -> Check:
-    from tagtrail_hardware.ports import access  # noqa: PLC0415
 
     named = config.serial_devices()
     if not named:
@@ -99,10 +110,8 @@ def devices(config: EdgeConfig) -> Check:
 
 
 def gps_fix(config: EdgeConfig, wait_s: float) -> Check:
-    from tagtrail_edge.agent import build_gps  # noqa: PLC0415
-    from tagtrail_edge.listen import latest_fix  # noqa: PLC0415
 
-    gps = build_gps(config)
+    gps = read.gps(config)
     if gps is None:
         return Check(NAMES[2], "skip", 'no GPS configured ([gps] source = "none")')
     fix = latest_fix(gps, wait_s=wait_s)
@@ -151,10 +160,9 @@ def disk(config: EdgeConfig) -> Check:
 
 def backlog(config: EdgeConfig) -> Check:
     """Whether the outbox empties: read-only figures, safe beside a running agent."""
-    from tagtrail_edge.outbox_read import inspect  # noqa: PLC0415
 
     try:
-        stats = inspect(config.outbox.settings())
+        stats = inspect(config.outbox)
     except OutboxError as exc:
         return Check(NAMES[9], "skip", str(exc))
     if stats.backlog_items == 0:
@@ -323,3 +331,42 @@ class _Probe:
             return
         if isinstance(ack, Ack) and ack.pong and ack.boot_id == self.session:
             self.answered.set()
+
+
+MARKS = {"pass": ("PASS", "green"), "fail": ("FAIL", "bold red"), "skip": ("skip", "dim")}
+
+
+def doctor(
+    config: ConfigOption = DEFAULT_CONFIG,
+    *,
+    gps_wait: Annotated[float, typer.Option(help="seconds to wait for a GPS fix")] = 5.0,
+    ack_wait: Annotated[float, typer.Option(help="seconds to wait for the collector")] = 10.0,
+    as_json: JsonOption = False,
+) -> None:
+    """Check, in order: config valid, devices present and readable, GPS fix, clock
+    synchronised, disk space, broker reachable, TLS trust, credentials accepted, and an ack
+    round trip to the collector. Prints pass/fail per check, with the fix for each failure;
+    checks that depend on a failed one are skipped. Exit status 1 when any check fails.
+    Changes nothing; stop the agent first to check a serial GPS (its port is exclusive).
+
+    Example: tagtrail-edge doctor --config /etc/tagtrail/edge.toml
+    """
+    from rich.console import Console  # noqa: PLC0415
+
+    console = Console(highlight=False)
+    failed = 0
+    checks = diagnose(config, Waits(gps_s=gps_wait, ack_s=ack_wait))
+    for index, name in enumerate(NAMES):
+        if as_json:
+            check = next(checks)
+            json_lines([asdict(check)])
+        else:
+            with console.status(f"checking {name}...", spinner="dots"):
+                check = next(checks)
+            mark, style = MARKS[check.verdict]
+            console.print(f"[{style}]{mark}[/] {index + 1}. {check.name}: {check.detail}")
+            if check.fix:
+                console.print(f"       fix: {check.fix}")
+        failed += check.verdict == "fail"
+    if failed:
+        raise typer.Exit(1)

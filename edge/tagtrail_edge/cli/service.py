@@ -10,7 +10,8 @@ from typing import Annotated
 
 import typer
 
-from tagtrail_edge.cli_options import DEFAULT_CONFIG, ConfigOption, load
+from tagtrail_edge.cli.common import DEFAULT_CONFIG, ConfigOption, load
+from tagtrail_edge.systemd import unit
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="The agent as a systemd service."
@@ -35,7 +36,6 @@ def install(
 
     Example: sudo tagtrail-edge service install --config /etc/tagtrail/edge.toml
     """
-    from tagtrail_edge.systemd import unit  # noqa: PLC0415
 
     settings = load(config)
     text = unit(config.resolve(), settings, user=user)

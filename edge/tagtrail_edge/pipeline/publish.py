@@ -15,16 +15,16 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Final
+from typing import Final, Protocol
 from uuid import UUID
 
 from tagtrail_edge.config import MqttSection
 from tagtrail_edge.errors import PublishError
-from tagtrail_edge.outbox import Outbox
-from tagtrail_hardware.device import Backoff
+from tagtrail_edge.pipeline.values import Batch
+from tagtrail_hardware.contract import Backoff
 from tagtrail_protocol import (
     Ack,
     Codec,
@@ -43,6 +43,22 @@ _STABLE_S: Final = 10.0
 """A connection up this long (or one that brought an ack) worked: the reconnect backoff resets."""
 
 
+class Sendable(Protocol):
+    """What the publisher needs of the outbox (``pipeline.outbox.Outbox`` is one)."""
+
+    def form_batches(self, boot_id: str, next_seq: int, *, max_items: int) -> int: ...
+
+    def pending(self, *, limit: int, newest: bool = False) -> list[tuple[int, int]]: ...
+
+    def batch(self, batch_id: int) -> Batch | None: ...
+
+    def mark_sent(self, batch_id: int, *, now: float) -> None: ...
+
+    def acknowledge(
+        self, boot_id: str, stored: Iterable[int], rejected: Iterable[tuple[int, str]] = ()
+    ) -> int: ...
+
+
 class Publisher:
     """Sends the outbox; ``run(stop)`` in its own thread."""
 
@@ -53,7 +69,7 @@ class Publisher:
         site: str,
         gateway: str,
         boot_id: UUID,
-        outbox: Outbox,
+        outbox: Sendable,
         status: Callable[[GatewayState], Status],
         codec: Codec | None = None,
     ) -> None:

@@ -16,13 +16,13 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 from typing import Final
 
+from tagtrail_edge.config import OutboxSection, Overflow
 from tagtrail_edge.errors import OutboxError
-from tagtrail_edge.migrations import migrate
-from tagtrail_edge.smooth import Track
+from tagtrail_edge.pipeline.outbox_schema import migrate
+from tagtrail_edge.pipeline.values import Batch, Track
 from tagtrail_hardware.reads import TagRead
 from tagtrail_protocol import Kind
 
@@ -32,32 +32,6 @@ ITEM_OVERHEAD: Final = 64  # row header, rowid and index entries, per item, in b
 
 _PENDING_OLDEST: Final = "SELECT id, attempts FROM batches ORDER BY id LIMIT ?"
 _PENDING_NEWEST: Final = "SELECT id, attempts FROM batches ORDER BY id DESC LIMIT ?"
-
-
-class Overflow(StrEnum):
-    DROP_OLDEST = "drop-oldest"
-    REFUSE_NEWEST = "refuse-newest"
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxSettings:
-    path: Path
-    cap_bytes: int = 256 * 1024 * 1024
-    overflow: Overflow = Overflow.DROP_OLDEST
-    retention_s: float = 30 * 86400.0
-    synchronous: str = "FULL"
-
-
-@dataclass(frozen=True, slots=True)
-class Batch:
-    """A batch ready to send: its identity and its items' JSON bodies, in outbox order."""
-
-    id: int
-    boot_id: str
-    seq: int
-    kind: Kind
-    bodies: tuple[str, ...]
-    attempts: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +51,7 @@ class Outbox:
     """One SQLite file; thread-safe (one connection behind a lock). Open with :meth:`open`."""
 
     def __init__(
-        self, settings: OutboxSettings, conn: sqlite3.Connection, recovered: str | None
+        self, settings: OutboxSection, conn: sqlite3.Connection, recovered: str | None
     ) -> None:
         self.settings = settings
         self.recovered_from = recovered
@@ -92,7 +66,7 @@ class Outbox:
     # -- opening ----------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, settings: OutboxSettings) -> Outbox:
+    def open(cls, settings: OutboxSection) -> Outbox:
         settings.path.parent.mkdir(parents=True, exist_ok=True)
         recovered = None
         if settings.path.exists() and not _healthy(settings.path):
@@ -352,7 +326,7 @@ class Outbox:
 
 
 def read_stats(
-    conn: sqlite3.Connection, settings: OutboxSettings, *, recovered_from: str | None = None
+    conn: sqlite3.Connection, settings: OutboxSection, *, recovered_from: str | None = None
 ) -> OutboxStats:
     """What an outbox holds; reads only."""
     (batches,) = conn.execute("SELECT count(*) FROM batches").fetchone()

@@ -1,10 +1,12 @@
-"""Group commit: reads and fixes in, smoothed and enriched items committed to the outbox.
+"""Group commit: the hand-over from the device threads to the outbox.
 
 Drivers call :meth:`Intake.put_reads` / :meth:`Intake.put_fixes` with what they just took off the
 device; the call returns only after those reads are committed. One committer thread takes all
-that is waiting, runs it through smoothing and enrichment, and writes it in one transaction: the
-more arrives meanwhile, the bigger the group and the fewer the fsyncs. A failing commit (full
-disk) is retried with the same content while the drivers wait, so nothing is applied twice.
+that is waiting, turns it into a :class:`Commit` with the ``transform`` the wiring gives it
+(smoothing and enrichment, in ``agent.py``), and writes it with ``store`` in one transaction:
+the more arrives meanwhile, the bigger the group and the fewer the fsyncs. A periodic tick
+(``tick=True``) lets smoothing close tracks that went silent. A failing commit (full disk) is
+retried with the same content while the drivers wait, so nothing is applied twice.
 """
 
 from __future__ import annotations
@@ -14,14 +16,11 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
-from tagtrail_edge.clock import ClockProbe
-from tagtrail_edge.enrich import PositionHistory, decode_epc, utc
 from tagtrail_edge.errors import OutboxError
-from tagtrail_edge.outbox import Outbox
-from tagtrail_edge.smooth import Event, Smoother
+from tagtrail_edge.pipeline.values import Commit
 from tagtrail_hardware.reads import Fix, TagRead
-from tagtrail_protocol import EventKind, FixQuality, Kind, ObservationItem, PositionFix
 
 _log = logging.getLogger(__name__)
 
@@ -33,33 +32,12 @@ class _Waiting:
     done: threading.Event = field(default_factory=threading.Event)
 
 
-def observation(
-    event: Event, *, synced: bool, positions: PositionHistory | None
-) -> ObservationItem:
-    """The wire item for a smoothed event, with the EPC's identity and the position then."""
-    return ObservationItem(
-        epc=event.epc,
-        read_point=event.read_point,
-        antenna=event.antenna,
-        event=EventKind(event.type),
-        first_seen=utc(event.first_seen),
-        last_seen=utc(event.last_seen),
-        count=event.count,
-        peak_rssi_dbm=event.peak_rssi,
-        mono_ns=event.mono_ns,
-        clock_synced=synced,
-        position=positions.at(event.time) if positions is not None else None,
-        identity=decode_epc(event.epc).identity,
-    )
+class Transform(Protocol):
+    """Reads and fixes of one group (and whether it is a tick) -> what to commit."""
 
-
-def position(fix: Fix, *, received: float, synced: bool) -> PositionFix:
-    return PositionFix(
-        time=fix.time or utc(received), mono_ns=fix.mono_ns, clock_synced=synced,
-        lat=fix.lat, lon=fix.lon, quality=FixQuality(fix.quality.value), hdop=fix.hdop,
-        speed_mps=fix.speed_mps, course_deg=fix.course_deg, alt_m=fix.alt_m,
-        satellites=fix.satellites,
-    )  # fmt: skip
+    def __call__(
+        self, reads: list[TagRead], fixes: list[Fix], *, tick: bool, now: float
+    ) -> Commit: ...
 
 
 class Intake:
@@ -68,19 +46,13 @@ class Intake:
     def __init__(
         self,
         *,
-        outbox: Outbox,
-        smoother: Smoother,
-        positions: PositionHistory | None = None,
-        clock: ClockProbe | None = None,
-        keep_raw: bool = False,
+        transform: Transform,
+        store: Callable[[Commit, float], None],
         tick_s: float = 0.1,
         wall: Callable[[], float] = time.time,
     ) -> None:
-        self.outbox = outbox
-        self.smoother = smoother
-        self.positions = positions
-        self.clock = clock or ClockProbe()
-        self.keep_raw = keep_raw
+        self.transform = transform
+        self.store = store
         self.tick_s = tick_s
         self.wall = wall
         self.committed_reads = 0
@@ -108,7 +80,6 @@ class Intake:
     def run(self, stop: threading.Event) -> None:
         """Commit until ``stop``; then commit whatever is still queued and return."""
         self._running.set()
-        self.smoother.restore(self.outbox.tracks(), now=self.wall())
         next_tick = time.monotonic() + self.tick_s
         try:
             while True:
@@ -128,39 +99,13 @@ class Intake:
 
     def _commit(self, group: list[_Waiting], *, tick: bool, stop: threading.Event) -> None:
         now = self.wall()
-        synced = self.clock.synced()
-        items: list[tuple[Kind, str]] = []
         reads = [r for w in group for r in w.reads]
-        for w in group:
-            for fix in w.fixes:
-                if self.positions is not None:
-                    self.positions.add(fix, received=now)
-                items.append(
-                    (
-                        Kind.POS,
-                        position(fix, received=now, synced=synced).model_dump_json(
-                            exclude_none=True
-                        ),
-                    )
-                )
-        events = [e for r in reads for e in self.smoother.read(r)]
-        if tick:
-            events += self.smoother.tick(now)
-        items += [
-            (
-                Kind.OBS,
-                observation(e, synced=synced, positions=self.positions).model_dump_json(
-                    exclude_none=True
-                ),
-            )
-            for e in events
-        ]
-        saved, deleted = self.smoother.take_changes()
-        raw = reads if self.keep_raw else []
+        fixes = [f for w in group for f in w.fixes]
+        commit = self.transform(reads, fixes, tick=tick, now=now)
         delay = 0.05
         while True:
             try:
-                self.outbox.commit(items, saved=saved, deleted=deleted, raw=raw, now=now)
+                self.store(commit, now)
                 break
             except OutboxError as exc:
                 if self.failing is None:

@@ -7,19 +7,20 @@ Connects to gpsd, sends ``?WATCH={"enable":true,"json":true}``, and turns each T
 from __future__ import annotations
 
 import json
-import logging
 import math
 import socket
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
-from tagtrail_hardware.device import Backoff, DeviceStatus, Sink, State
+from tagtrail_hardware.contract import Backoff, DeviceStatus, Sink
+from tagtrail_hardware.errors import DeviceError
+from tagtrail_hardware.loop import DeviceLoop
 from tagtrail_hardware.reads import Fix, Quality
 
-_log = logging.getLogger(__name__)
 WATCH: Final = b'?WATCH={"enable":true,"json":true};\n'
 MAX_REPORT: Final = 1 << 20
 _STATUS_QUALITY: Final = {2: Quality.DGPS, 3: Quality.RTK_FIXED, 4: Quality.RTK_FLOAT,
@@ -96,69 +97,66 @@ class GpsdReports:
         )
 
 
-class GpsdClient:
-    """A position source reading gpsd over TCP; same ``run``/``status`` shape as serial drivers."""
+class GpsdClient(DeviceLoop[socket.socket, Fix]):
+    """A position source reading gpsd over TCP: the device loop of the serial drivers, on a
+    socket (gpsd restarted or gone: ``absent``, and reconnected with backoff)."""
 
-    kind: Final = "gps"
+    kind = "gps"
+    lost_errors: ClassVar[tuple[type[BaseException], ...]] = (OSError,)
 
     def __init__(
         self, *, name: str, host: str = "127.0.0.1", port: int = 2947,
         backoff: Backoff | None = None, silence_timeout_s: float = 10.0,
     ) -> None:  # fmt: skip
-        self.name = name
+        super().__init__(name=name, backoff=backoff)
         self.host = host
         self.port = port
-        self.backoff = backoff or Backoff()
         self.silence_timeout_s = silence_timeout_s
         self.reports = GpsdReports()
+        self.rejected = self.reports.rejected
         self.last_fix: Fix | None = None
-        self._state: State = "starting"
-        self._detail: str | None = None
-        self._reopens = 0
+
+    @property
+    def where(self) -> str:
+        return f"gpsd at {self.host}:{self.port}"
 
     def status(self) -> DeviceStatus:
         version = self.reports.version
-        return DeviceStatus(
-            name=self.name, kind="gps", state=self._state, detail=self._detail,
-            reopens=self._reopens, rejected=dict(self.reports.rejected),
-            identity=f"gpsd {version}" if version else None,
-        )  # fmt: skip
+        self.identity = f"gpsd {version}" if version else None
+        return super().status()
 
-    def run(self, sink: Sink[Fix], stop: threading.Event) -> None:
-        attempt = 0
+    def _open(self) -> socket.socket:
+        try:
+            return socket.create_connection((self.host, self.port), timeout=2.0)
+        except OSError as exc:
+            raise DeviceError(f"cannot reach {self.where}: {exc}") from exc
+
+    def _close(self, handle: socket.socket) -> None:
+        handle.close()
+
+    def _session(
+        self, sock: socket.socket, sink: Sink[Fix], stop: threading.Event, *,
+        on_ready: Callable[[], None],
+    ) -> None:  # fmt: skip
+        sock.sendall(WATCH)
+        sock.settimeout(0.2)
+        on_ready()
+        pending, heard = b"", time.monotonic()
         while not stop.is_set():
             try:
-                self._session(sink, stop)
-                attempt = 0
-            except OSError as exc:
-                self._state, self._detail = "absent", f"gpsd at {self.host}:{self.port}: {exc}"
-                _log.warning("gpsd %s: %s", self.name, exc)
-            if not stop.is_set():
-                self._reopens += 1
-                stop.wait(self.backoff.delay(attempt))
-                attempt += 1
-
-    def _session(self, sink: Sink[Fix], stop: threading.Event) -> None:
-        with socket.create_connection((self.host, self.port), timeout=2.0) as sock:
-            sock.sendall(WATCH)
-            sock.settimeout(0.2)
-            self._state, self._detail = "ok", None
-            pending, heard = b"", time.monotonic()
-            while not stop.is_set():
-                try:
-                    chunk = sock.recv(65536)
-                except TimeoutError:
-                    if time.monotonic() - heard > self.silence_timeout_s:
-                        raise TimeoutError("gpsd sent nothing") from None
-                    continue
-                if not chunk:
-                    raise ConnectionResetError("gpsd closed the connection")
-                heard = time.monotonic()
-                *lines, pending = (pending + chunk).split(b"\n")
-                if len(pending) > MAX_REPORT:
-                    self.reports.rejected["too-long"] += 1
-                    pending = b""
-                fixes = [f for f in map(self.reports.line, lines) if f is not None]
-                if fixes:
-                    self.last_fix = fixes[-1]
-                    sink(fixes)
+                chunk = sock.recv(65536)
+            except TimeoutError:
+                if time.monotonic() - heard > self.silence_timeout_s:
+                    raise TimeoutError(f"{self.where} sent nothing") from None
+                continue
+            if not chunk:
+                raise ConnectionResetError("gpsd closed the connection")
+            heard = time.monotonic()
+            *lines, pending = (pending + chunk).split(b"\n")
+            if len(pending) > MAX_REPORT:
+                self.reports.rejected["too-long"] += 1
+                pending = b""
+            fixes = [f for f in map(self.reports.line, lines) if f is not None]
+            if fixes:
+                self.last_fix = fixes[-1]
+                sink(fixes)

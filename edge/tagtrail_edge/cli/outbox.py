@@ -1,21 +1,34 @@
-"""``tagtrail-edge outbox``: what the gateway holds that the collector has not acknowledged."""
+"""``outbox``: what the gateway holds and has not delivered yet; read-only unless asked."""
 
 from __future__ import annotations
 
 import contextlib
 import json
+import sqlite3
 import sys
 import time
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, TextIO
 
+import sqlite_utils
 import typer
 
-from tagtrail_edge.cli_options import DEFAULT_CONFIG, ConfigOption, JsonOption, load
-from tagtrail_edge.errors import EdgeError
-from tagtrail_edge.output import iso, json_lines, table
+from tagtrail_edge.cli.common import (
+    DEFAULT_CONFIG,
+    ConfigOption,
+    JsonOption,
+    iso,
+    json_lines,
+    load,
+    table,
+)
+from tagtrail_edge.clock import kernel_synced
+from tagtrail_edge.config import OutboxSection
+from tagtrail_edge.errors import EdgeError, OutboxError
+from tagtrail_edge.pipeline.outbox import Outbox, OutboxStats, read_stats
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -32,8 +45,6 @@ def status(config: ConfigOption = DEFAULT_CONFIG, *, as_json: JsonOption = False
 
     Example: tagtrail-edge outbox status --json
     """
-    from tagtrail_edge.clock import kernel_synced  # noqa: PLC0415
-    from tagtrail_edge.outbox_read import count_unsent, inspect  # noqa: PLC0415
 
     settings = _settings(config)
     with _findings():
@@ -66,7 +77,6 @@ def export(
 
     Example: tagtrail-edge outbox export /tmp/backlog.jsonl --since 2h
     """
-    from tagtrail_edge.outbox_read import count_unsent, unsent  # noqa: PLC0415
 
     settings = _settings(config)
     start = 0.0 if since is None else parse_since(since, now=time.time())
@@ -95,8 +105,6 @@ def purge(
 
     Example: tagtrail-edge outbox purge --before 7d --yes
     """
-    from tagtrail_edge.outbox import Outbox  # noqa: PLC0415
-    from tagtrail_edge.outbox_read import count_unsent  # noqa: PLC0415
 
     settings = _settings(config)
     cutoff = None if before is None else parse_since(before, now=time.time())
@@ -132,8 +140,8 @@ def parse_since(text: str, *, now: float) -> float:
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
 
-def _settings(config: Path) -> Any:  # noqa: ANN401 (OutboxSettings, imported late)
-    return load(config).outbox.settings()
+def _settings(config: Path) -> OutboxSection:
+    return load(config).outbox
 
 
 @contextlib.contextmanager
@@ -188,3 +196,70 @@ def _shown(value: Any) -> str:  # noqa: ANN401
     if isinstance(value, dict):
         return ", ".join(f"{k} {v}" for k, v in sorted(value.items())) or "none"
     return "" if value is None else str(value)
+
+
+_UNSENT = (
+    "SELECT i.id, i.kind, i.created, b.seq AS batch_seq, i.body FROM items i"
+    " LEFT JOIN batches b ON b.id = i.batch"
+    " WHERE i.id > :after AND i.created >= :since ORDER BY i.id LIMIT :chunk"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredItem:
+    """An unsent item as kept: outbox order, kind, commit time, its batch if any, the body."""
+
+    id: int
+    kind: str
+    created: float
+    batch_seq: int | None
+    body: str
+
+
+def inspect(settings: OutboxSection) -> OutboxStats:
+    """An outbox's figures without changing anything in it."""
+    with _read_only(settings.path) as db:
+        return read_stats(db.conn, settings)
+
+
+def count_unsent(settings: OutboxSection, *, since: float = 0.0) -> tuple[int, int]:
+    """(items committed at or after ``since``, of those stamped by an unsynchronised clock)."""
+    with _read_only(settings.path) as db:
+        total = db["items"].count_where("created >= ?", [since])
+        unsynced = db["items"].count_where(
+            "created >= ? AND json_extract(body, '$.clock_synced') = 0", [since]
+        )
+    return total, unsynced
+
+
+def unsent(
+    settings: OutboxSection, *, since: float = 0.0, chunk: int = 5000
+) -> Iterator[StoredItem]:
+    """The unsent items committed at or after ``since``, in outbox order."""
+    with _read_only(settings.path) as db:
+        after = 0
+        while True:
+            rows = [
+                StoredItem(**row)
+                for row in db.query(_UNSENT, {"after": after, "since": since, "chunk": chunk})
+            ]
+            if not rows:
+                return
+            yield from rows
+            after = rows[-1].id
+
+
+@contextlib.contextmanager
+def _read_only(path: Path) -> Iterator[sqlite_utils.Database]:
+    if not path.exists():
+        raise OutboxError(f"no outbox at {path} (has the agent run with this config?)")
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    except sqlite3.DatabaseError as exc:
+        raise OutboxError(f"{path} cannot be opened: {exc}") from None
+    try:
+        yield sqlite_utils.Database(conn)
+    except sqlite3.DatabaseError as exc:
+        raise OutboxError(f"{path} cannot be read as an outbox: {exc}") from None
+    finally:
+        conn.close()

@@ -10,7 +10,19 @@ from typing import Annotated, Any
 import typer
 from pydantic import BaseModel
 
-from tagtrail_edge.cli_options import DEFAULT_CONFIG, ConfigOption
+from tagtrail_edge.cli.common import DEFAULT_CONFIG, ConfigOption
+from tagtrail_edge.cli.config import check_setting, render, write_atomically
+from tagtrail_edge.config import (
+    GatewaySection,
+    MqttSection,
+    OutboxSection,
+    ReadPointSection,
+    validate,
+)
+from tagtrail_edge.errors import ConfigError
+from tagtrail_hardware import drivers
+from tagtrail_hardware.contract import DeviceKind, Driver, GpsSettings, ReaderSettings
+from tagtrail_hardware.ports import scan
 
 Text = str | None
 
@@ -59,9 +71,6 @@ def init(
     --mqtt-host broker.example.net --username gate-3 --password s3cret
     --ca-file /etc/tagtrail/ca.crt --reader dock,ascii,/dev/ttyUSB0 --gps none --no-input
     """
-    from tagtrail_edge.config import validate  # noqa: PLC0415
-    from tagtrail_edge.config_file import render, write_atomically  # noqa: PLC0415
-    from tagtrail_edge.errors import ConfigError  # noqa: PLC0415
 
     if config.exists() and not force:
         typer.echo(
@@ -80,11 +89,6 @@ def init(
 
 
 def _gather(ask: _Asker, given: dict[str, Any]) -> dict[str, Any]:
-    from tagtrail_edge.config import (  # noqa: PLC0415
-        GatewaySection,
-        MqttSection,
-        OutboxSection,
-    )
 
     gateway_id = ask.value(GatewaySection, "id", given["gateway_id"], "Gateway id")
     site = ask.value(GatewaySection, "site", given["site"], "Site id")
@@ -130,7 +134,6 @@ def _gather(ask: _Asker, given: dict[str, Any]) -> dict[str, Any]:
 
 
 def _readers(ask: _Asker, specs: list[str] | None) -> list[dict[str, Any]]:
-    from tagtrail_edge.config import ReaderSection  # noqa: PLC0415
 
     if specs is not None or not ask.interactive:
         return [_reader_spec(spec) for spec in specs or []]
@@ -139,29 +142,46 @@ def _readers(ask: _Asker, specs: list[str] | None) -> list[dict[str, Any]]:
     while ask.flag(None, "Add a reader?", default=not readers):
         number = len(readers) + 1
         taken = {r["name"] for r in readers}
-        readers.append({
-            "name": ask.value(
-                ReaderSection, "name", None, "Reader name", default=f"reader{number}",
-                unlike=taken,
-            ),
-            "driver": ask.value(ReaderSection, "driver", None, "Driver (ascii, mercury)"),
-            "path": ask.value(ReaderSection, "path", None, "Serial port"),
-            "baudrate": ask.value(ReaderSection, "baudrate", None, "Baud rate", default=115200),
-        })  # fmt: skip
+        name = ask.value(
+            ReaderSettings, "name", None, "Reader name", default=f"reader{number}", unlike=taken
+        )
+        driver = ask.driver("rfid-reader")
+        entry: dict[str, Any] = {"name": name, "driver": driver.name}
+        for key in _own_keys(driver.settings, ReaderSettings):
+            entry[key] = ask.value(driver.settings, key, None, _question(driver.settings, key))
+        readers.append(entry)
     return readers
 
 
+def _own_keys(model: type[BaseModel], base: type[BaseModel]) -> list[str]:
+    """The keys a driver's settings add to its base, required ones and the transport's."""
+    return [
+        key
+        for key, field in model.model_fields.items()
+        if key not in base.model_fields and (field.is_required() or key in _ASKED)
+    ]
+
+
+_ASKED = frozenset({"path", "baudrate", "gpsd_host", "gpsd_port"})
+
+
+def _question(model: type[BaseModel], key: str) -> str:
+    return (model.model_fields[key].description or key).split(";")[0].capitalize()
+
+
 def _reader_spec(spec: str) -> dict[str, Any]:
-    from tagtrail_edge.config import ReaderSection  # noqa: PLC0415
-    from tagtrail_edge.config_file import check_setting  # noqa: PLC0415
-    from tagtrail_edge.errors import ConfigError  # noqa: PLC0415
 
     parts = spec.split(",")
     if len(parts) not in (3, 4):
         raise ConfigError(f"--reader {spec!r}: expected NAME,DRIVER,PATH[,BAUD]")
+    known = {d.name: d for d in drivers.of_kind("rfid-reader")}
+    driver = known.get(parts[1])
+    if driver is None:
+        choices = ", ".join(known)
+        raise ConfigError(f"--reader {spec!r}: driver = {parts[1]!r} is not one of {choices}")
     keys = ("name", "driver", "path", "baudrate")
     return {
-        key: check_setting(ReaderSection, key, value)
+        key: check_setting(driver.settings, key, value)
         for key, value in zip(keys, parts, strict=False)
     }
 
@@ -169,9 +189,6 @@ def _reader_spec(spec: str) -> dict[str, Any]:
 def _read_points(
     specs: list[str] | None, readers: list[dict[str, Any]], gateway_id: str
 ) -> list[dict[str, Any]]:
-    from tagtrail_edge.config import ReadPointSection  # noqa: PLC0415
-    from tagtrail_edge.config_file import check_setting  # noqa: PLC0415
-    from tagtrail_edge.errors import ConfigError  # noqa: PLC0415
 
     if not specs:
         return [
@@ -191,13 +208,13 @@ def _read_points(
 
 
 def _gps(ask: _Asker, spec: str | None, *, mobile: bool) -> dict[str, Any]:
-    from tagtrail_edge.errors import ConfigError  # noqa: PLC0415
 
     if spec is not None or not ask.interactive:
         return _gps_spec(spec or "none")
     default = "gpsd" if mobile else "none"
     while True:  # the last question: a wrong answer must not cost the ones before it
-        answer = ask.text(None, "GPS (none, nmea:PATH[:BAUD], gpsd[:HOST[:PORT]])", default=default)
+        forms = ", ".join(_gps_form(d) for d in drivers.of_kind("gps"))
+        answer = ask.text(None, f"GPS (none, {forms})", default=default)
         try:
             return _gps_spec(answer)
         except ConfigError as exc:
@@ -205,23 +222,38 @@ def _gps(ask: _Asker, spec: str | None, *, mobile: bool) -> dict[str, Any]:
 
 
 def _gps_spec(spec: str) -> dict[str, Any]:
-    from tagtrail_edge.config import GpsSection  # noqa: PLC0415
-    from tagtrail_edge.config_file import check_setting  # noqa: PLC0415
-    from tagtrail_edge.errors import ConfigError  # noqa: PLC0415
 
     source, *rest = spec.split(":")
-    if source == "none" and not rest:
-        return {"source": "none"}
-    keys = {"nmea": ("path", "baudrate"), "gpsd": ("gpsd_host", "gpsd_port")}.get(source)
-    if keys is None or len(rest) > 2 or (source == "nmea" and not rest):
-        raise ConfigError(f"--gps {spec!r}: expected none, nmea:PATH[:BAUD] or gpsd[:HOST[:PORT]]")
+    if source == drivers.NO_GPS and not rest:
+        return {"source": drivers.NO_GPS}
+    known = {d.name: d for d in drivers.of_kind("gps")}
+    driver = known.get(source)
+    keys = [] if driver is None else _own_keys(driver.settings, GpsSettings)
+    required = (
+        []
+        if driver is None
+        else [k for k in keys if driver.settings.model_fields[k].is_required() or k == "path"]
+    )
+    if driver is None or len(rest) > len(keys) or len(rest) < len(required):
+        forms = ", ".join(_gps_form(d) for d in known.values())
+        raise ConfigError(f"--gps {spec!r}: expected none, {forms}")
     return {"source": source} | {
-        key: check_setting(GpsSection, key, value) for key, value in zip(keys, rest, strict=False)
+        key: check_setting(driver.settings, key, value)
+        for key, value in zip(keys, rest, strict=False)
     }
 
 
+def _gps_form(driver: Driver[Any]) -> str:
+    """``nmea:PATH[:BAUD]``, ``gpsd[:HOST[:PORT]]``: how --gps names a driver's keys."""
+    words = {"path": "PATH", "baudrate": "BAUD", "gpsd_host": "HOST", "gpsd_port": "PORT"}
+    form = driver.name
+    for key in _own_keys(driver.settings, GpsSettings):
+        word = words.get(key, key.upper())
+        form += f":{word}" if key == "path" else f"[:{word}"
+    return form + "]" * form.count("[")
+
+
 def _show_ports() -> None:
-    from tagtrail_hardware.ports import scan  # noqa: PLC0415
 
     ports = [p for p in scan() if p.usb_id or p.by_id]
     for port in ports:
@@ -247,7 +279,6 @@ class _Asker:
         file: bool = False,
         unlike: set[str] | frozenset[str] = frozenset(),
     ) -> Any:  # noqa: ANN401
-        from tagtrail_edge.errors import ConfigError  # noqa: PLC0415
 
         field = model.model_fields[key]
         if default is None and not field.is_required():
@@ -265,6 +296,17 @@ class _Asker:
                 return _check(model, key, answer, file=file)
             except ConfigError as exc:
                 typer.echo(f"  {exc}", err=True)
+
+    def driver(self, kind: DeviceKind) -> Driver[Any]:
+        """Which driver: the registered ones of ``kind`` are listed with what each is for."""
+        known = {d.name: d for d in drivers.of_kind(kind)}
+        for driver in known.values():
+            typer.echo(f"  {driver.name}: {driver.summary}")
+        while True:
+            answer = typer.prompt(f"Driver ({', '.join(known)})")
+            if answer in known:
+                return known[answer]
+            typer.echo(f"  {answer!r} is not a driver; one of: {', '.join(known)}", err=True)
 
     def optional_file(self, model: type[BaseModel], key: str, given: Text) -> Text:
         if given is None:
@@ -302,8 +344,6 @@ class _Asker:
 
 
 def _check(model: type[BaseModel], key: str, value: object, *, file: bool) -> Any:  # noqa: ANN401
-    from tagtrail_edge.config_file import check_setting  # noqa: PLC0415
-    from tagtrail_edge.errors import ConfigError  # noqa: PLC0415
 
     if file and value in ("", "none", None):
         return None
@@ -320,7 +360,6 @@ _PEM = {"ca_file": "CERTIFICATE", "cert_file": "CERTIFICATE", "key_file": "PRIVA
 
 def _check_pem(key: str, path: Path) -> None:
     """The file holds what ``key`` names: a CA that loads as one, a certificate, a key."""
-    from tagtrail_edge.errors import ConfigError  # noqa: PLC0415
 
     try:
         text = path.read_text(encoding="ascii")

@@ -13,62 +13,11 @@ with ``restore`` get a fresh ``lost_s`` of grace, because a silent agent saw not
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
-from typing import Literal
+from dataclasses import replace
 
+from tagtrail_edge.config import Thresholds
+from tagtrail_edge.pipeline.values import Event, EventType, Track
 from tagtrail_hardware.reads import TagRead
-
-EventType = Literal["arrive", "observe", "depart"]
-
-
-@dataclass(frozen=True, slots=True)
-class Thresholds:
-    """When a glimpse counts as a tag, and when silence means it has gone."""
-
-    observe_count: int = 2
-    observe_s: float = 1.0
-    lost_s: float = 3.0
-    summary_s: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Track:
-    """What smoothing knows about one tag at one read point."""
-
-    epc: str
-    read_point: str
-    antenna: int
-    first_seen: float
-    last_seen: float
-    count: int
-    peak_rssi: float | None
-    mono_ns: int
-    observed: bool
-    grace_until: float = 0.0
-    summarised_at: float = 0.0
-
-
-@dataclass(frozen=True, slots=True)
-class Event:
-    """A smoothed event, in the units of the reads (Unix seconds)."""
-
-    type: EventType
-    epc: str
-    read_point: str
-    antenna: int
-    first_seen: float
-    last_seen: float
-    count: int
-    peak_rssi: float | None
-    mono_ns: int
-
-    @property
-    def dwell_s(self) -> float:
-        return self.last_seen - self.first_seen
-
-    @property
-    def time(self) -> float:
-        return self.first_seen if self.type == "arrive" else self.last_seen
 
 
 def _event(kind: EventType, track: Track) -> Event:
