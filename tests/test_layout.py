@@ -141,3 +141,68 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
     assert [line for line in ci if line.startswith(("exec", "./", "bash", "python"))] == [
         "exec ./deploy/test.sh"
     ]
+
+
+def module_imports(source: Path) -> set[str]:
+    """The dotted modules ``source`` imports (``from a.b import c`` counts as ``a.b.c`` and
+    ``a.b``), at module level or inside functions."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source.read_text(), str(source))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found
+
+
+EDGE = PACKAGES["tagtrail_edge"] / "tagtrail_edge"
+STAGES = ("read", "smooth", "enrich", "commit", "outbox", "publish")
+SHARED_BY_STAGES = {"values", "outbox_schema"}
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_no_stage_imports_another(stage: str) -> None:
+    imported = module_imports(EDGE / "pipeline" / f"{stage}.py")
+    others = {f"tagtrail_edge.pipeline.{s}" for s in STAGES if s != stage}
+    assert imported & others == set()
+    assert "tagtrail_edge.agent" not in imported
+
+
+def test_only_the_agent_wires_the_stages() -> None:
+    for source in EDGE.rglob("*.py"):
+        if source.parent.name == "pipeline" or source.name == "agent.py":
+            continue
+        wired = {m for m in module_imports(source) if m.startswith("tagtrail_edge.pipeline.")}
+        # The CLI may build devices (read) or look at the outbox; it never runs the pipeline.
+        assert wired <= {
+            "tagtrail_edge.pipeline.read", "tagtrail_edge.pipeline.outbox",
+            "tagtrail_edge.pipeline.enrich", "tagtrail_edge.pipeline.smooth",
+        } | {f"tagtrail_edge.pipeline.{m}" for m in ("read.readers", "read.gps",
+             "read.read_point_namer", "outbox.Outbox", "outbox.OutboxStats", "outbox.read_stats",
+             "outbox.files_size", "enrich.decode_epc", "smooth.Smoother")}, source  # fmt: skip
+
+
+def test_the_cli_never_imports_the_agents_wiring() -> None:
+    for source in (EDGE / "cli").rglob("*.py"):
+        assert not {m for m in module_imports(source) if m.startswith("tagtrail_edge.agent")}, (
+            source
+        )
+
+
+def test_the_api_never_imports_ingest() -> None:
+    api = PACKAGES["tagtrail_collector"] / "tagtrail_collector" / "api"
+    for source in api.rglob("*.py"):
+        ingest = {m for m in module_imports(source) if m.startswith("tagtrail_collector.ingest")}
+        assert ingest == set(), source
+
+
+def test_drivers_import_no_program() -> None:
+    hardware = PACKAGES["tagtrail_hardware"] / "tagtrail_hardware"
+    for source in hardware.rglob("*.py"):
+        programs = {
+            m
+            for m in module_imports(source)
+            if m.startswith(("tagtrail_edge", "tagtrail_collector"))
+        }
+        assert programs == set(), source
