@@ -38,6 +38,7 @@ from common import RESULTS, machine, summarise, tree_cpu_s
 
 from tagtrail_collector.ingest.decode import BatchWork, decode
 from tagtrail_collector.ingest.subscriber import Received
+from tagtrail_collector.store.series.points import batch_lines
 from tagtrail_protocol import Codec, Kind, ObservationBatch
 from tagtrail_testbed.collector import CollectorProcess, collector_sections
 from tagtrail_testbed.gateway import T0, FakeGateway, item
@@ -160,7 +161,7 @@ def line_bodies(n: int) -> list[bytes]:
             work = decode(received, codec, lambda _g, _a: None, max_ahead_ns=300 * 10**9)
             if not isinstance(work, BatchWork):
                 raise SystemExit(f"the benchmark's own batch does not decode: {work}")
-            lines.extend(work.lines)
+            lines.extend(batch_lines(site, work.batch))
     return [
         "\n".join(lines[at : at + WRITE_POINTS]).encode()
         for at in range(0, len(lines), WRITE_POINTS)

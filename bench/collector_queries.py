@@ -38,13 +38,13 @@ import httpx
 from common import RESULTS, machine, percentile, tree_cpu_s
 from sqlalchemy import insert
 
-from tagtrail_collector.store import schema
-from tagtrail_collector.store.db import connect
-from tagtrail_collector.store.points import ns, observation_lines
-from tagtrail_collector.store.projection import Sighting, rebuild
-from tagtrail_collector.store.records import Role, ShipmentStatus, SiteKind
-from tagtrail_collector.store.registry import Registry
-from tagtrail_collector.store.state import _location_row, _visit_row
+from tagtrail_collector.projections.model import Sighting, rebuild
+from tagtrail_collector.projections.tags import _location_row, _visit_row
+from tagtrail_collector.store.registry import schema
+from tagtrail_collector.store.registry.db import connect
+from tagtrail_collector.store.registry.records import Role, ShipmentStatus, SiteKind
+from tagtrail_collector.store.registry.registry import Registry
+from tagtrail_collector.store.series.points import ns, observation_lines
 from tagtrail_protocol import EventKind, ObservationBatch
 from tagtrail_testbed.collector import CollectorProcess, collector_sections
 from tagtrail_testbed.gateway import item

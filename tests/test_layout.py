@@ -206,3 +206,24 @@ def test_drivers_import_no_program() -> None:
             if m.startswith(("tagtrail_edge", "tagtrail_collector"))
         }
         assert programs == set(), source
+
+
+def test_stores_and_projections_import_no_ingest_or_api() -> None:
+    collector = PACKAGES["tagtrail_collector"] / "tagtrail_collector"
+    for folder, banned in (
+        ("store", ("tagtrail_collector.ingest", "tagtrail_collector.api")),
+        ("projections", ("tagtrail_collector.ingest", "tagtrail_collector.api")),
+    ):
+        for source in (collector / folder).rglob("*.py"):
+            assert {m for m in module_imports(source) if m.startswith(banned)} == set(), source
+
+
+def test_ingest_builds_no_line_protocol() -> None:
+    ingest = PACKAGES["tagtrail_collector"] / "tagtrail_collector" / "ingest"
+    for source in ingest.rglob("*.py"):
+        used = {
+            m
+            for m in module_imports(source)
+            if "lineproto" in m or m.endswith(".points.batch_lines")
+        }
+        assert used == set(), source

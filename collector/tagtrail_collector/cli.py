@@ -111,7 +111,7 @@ def admin_key(config: ConfigOption = DEFAULT_CONFIG, label: str = "cli") -> None
 
     Example: tagtrail-collector admin key --config /etc/tagtrail/collector.toml
     """
-    from tagtrail_collector.store.records import Role  # noqa: PLC0415
+    from tagtrail_collector.store.registry.records import Role  # noqa: PLC0415
 
     try:
         typer.echo(registry_from(config).create_key(Role.ADMIN, label=label))
@@ -129,7 +129,7 @@ def admin_carrier(
 
     Example: tagtrail-collector admin carrier rhine-freight "Rhine Freight BV"
     """
-    from tagtrail_collector.store.records import Role  # noqa: PLC0415
+    from tagtrail_collector.store.registry.records import Role  # noqa: PLC0415
     from tagtrail_protocol.ids import check_id  # noqa: PLC0415
 
     try:
@@ -157,7 +157,7 @@ def admin_site(
     Example: tagtrail-collector admin site port-rtm --name "Rotterdam gate 3" --kind port
     --lat 51.95 --lon 4.05
     """
-    from tagtrail_collector.store.records import SiteKind  # noqa: PLC0415
+    from tagtrail_collector.store.registry.records import SiteKind  # noqa: PLC0415
     from tagtrail_protocol.ids import check_id  # noqa: PLC0415
 
     try:

@@ -22,13 +22,15 @@ from tagtrail_collector.errors import CollectorError
 from tagtrail_collector.ingest.pipeline import Pipeline
 from tagtrail_collector.ingest.subscriber import Received, Subscriber
 from tagtrail_collector.metrics import Metrics
-from tagtrail_collector.store.db import connect
-from tagtrail_collector.store.dead_letters import DeadLetters
-from tagtrail_collector.store.influx import Influx
-from tagtrail_collector.store.reads import ShipmentReads
-from tagtrail_collector.store.registry import Registry
-from tagtrail_collector.store.series import Series
-from tagtrail_collector.store.state import State
+from tagtrail_collector.projections.gateways import GatewayProjection
+from tagtrail_collector.projections.tags import TagProjection
+from tagtrail_collector.store.registry.db import connect
+from tagtrail_collector.store.registry.dead_letters import DeadLetters
+from tagtrail_collector.store.registry.reads import Lookups, ShipmentReads
+from tagtrail_collector.store.registry.registry import Registry
+from tagtrail_collector.store.series.influx import Influx
+from tagtrail_collector.store.series.queries import Series
+from tagtrail_collector.store.series.writer import SeriesWriter
 
 log = logging.getLogger(__name__)
 _NAMES_TTL_S: Final = 30.0
@@ -64,9 +66,10 @@ class Collector:
         self.registry = Registry(self.engine)
         self.directory = Directory(self.registry)
         self.series = Series(self.influx)
-        self.state = State(
+        self.tags = TagProjection(
             self.engine, history=self.series.history, observations=self.series.observations
         )
+        self.lookups = Lookups(self.engine)
         self.dead_letters = DeadLetters(self.engine)
         self.inbox: queue.Queue[Received] = queue.Queue(config.ingest.queue_max_messages)
         self.subscriber = Subscriber(
@@ -75,8 +78,8 @@ class Collector:
         self.pipeline = Pipeline(
             settings=config.ingest,
             inbox=self.inbox,
-            influx=self.influx,
-            state=self.state,
+            series=SeriesWriter(self.influx),
+            projections=[self.tags, GatewayProjection(self.engine)],
             dead_letters=self.dead_letters,
             publish=self.subscriber.publish,
             read_point_name=ReadPointNames(self.registry),
@@ -92,7 +95,8 @@ class Collector:
         return Services(
             registry=self.registry,
             directory=self.directory,
-            state=self.state,
+            tags=self.tags,
+            lookups=self.lookups,
             reads=ShipmentReads(self.engine),
             dead_letters=self.dead_letters,
             influx=self.influx,

@@ -37,9 +37,9 @@ from tagtrail_collector.provision.broker import BrokerFiles, ListenerSettings, r
 from tagtrail_collector.provision.gateway import BrokerAddress, provision_gateway
 from tagtrail_collector.provision.influxdb import InfluxLayout, render_influxdb_conf
 from tagtrail_collector.provision.pki import Pki
-from tagtrail_collector.store.db import connect
-from tagtrail_collector.store.records import Role, SiteKind
-from tagtrail_collector.store.registry import Registry
+from tagtrail_collector.store.registry.db import connect
+from tagtrail_collector.store.registry.records import Role, SiteKind
+from tagtrail_collector.store.registry.registry import Registry
 
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent

@@ -18,7 +18,7 @@ import pytest
 
 from tagtrail_collector.api.pagination import encode_cursor
 from tagtrail_collector.service import Collector
-from tagtrail_collector.store.records import Role, SiteKind
+from tagtrail_collector.store.registry.records import Role, SiteKind
 from tagtrail_testbed.api import serve_api
 from tagtrail_testbed.gateway import FakeGateway, item
 from tagtrail_testbed.mosquitto import Broker

@@ -23,10 +23,10 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from tagtrail_collector.store import schema
-from tagtrail_collector.store.db import connect
-from tagtrail_collector.store.records import Role
-from tagtrail_collector.store.registry import Registry
+from tagtrail_collector.store.registry import schema
+from tagtrail_collector.store.registry.db import connect
+from tagtrail_collector.store.registry.records import Role
+from tagtrail_collector.store.registry.registry import Registry
 from tagtrail_protocol import EventKind, ObservationItem
 from tagtrail_testbed.collector import CollectorProcess, collector_sections
 from tagtrail_testbed.gateway import T0, FakeGateway, item

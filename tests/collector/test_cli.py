@@ -7,8 +7,8 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from tagtrail_collector.cli import app
-from tagtrail_collector.store.db import connect
-from tagtrail_collector.store.registry import Registry
+from tagtrail_collector.store.registry.db import connect
+from tagtrail_collector.store.registry.registry import Registry
 
 runner = CliRunner()
 

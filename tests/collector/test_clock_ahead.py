@@ -17,9 +17,9 @@ import pytest
 from sqlalchemy import update
 
 from tagtrail_collector.service import Collector
-from tagtrail_collector.store import schema
-from tagtrail_collector.store.points import ns
-from tagtrail_collector.store.records import Role, SiteKind
+from tagtrail_collector.store.registry import schema
+from tagtrail_collector.store.registry.records import Role, SiteKind
+from tagtrail_collector.store.series.points import ns
 from tagtrail_protocol import GatewayState, Status
 from tagtrail_testbed.gateway import FakeGateway, fix, item
 from tagtrail_testbed.mosquitto import Broker
@@ -70,7 +70,7 @@ def test_a_clock_in_2099_is_quarantined_and_pins_nothing(
 
     here = api.get(f"/v1/shipments/{shipment}/location", headers=carrier).json()
     assert datetime.fromisoformat(here["time"]) == now.replace(microsecond=now.microsecond)
-    assert collector.state.gateway_position("truck-7").lat == 51.9  # type: ignore[union-attr]
+    assert collector.lookups.gateway_position("truck-7").lat == 51.9  # type: ignore[union-attr]
 
     letters = api.get("/v1/admin/dead-letters", params={"gateway": "gate-1"}, headers=admin).json()[
         "items"

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 
 from tagtrail_collector.service import Collector
-from tagtrail_collector.store.records import Role, SiteKind
+from tagtrail_collector.store.registry.records import Role, SiteKind
 from tagtrail_edge.agent import Agent
 from tagtrail_edge.clock import ClockProbe
 from tagtrail_edge.config import EdgeConfig

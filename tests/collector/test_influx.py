@@ -8,8 +8,8 @@ import pytest
 
 from tagtrail_collector.config import InfluxSection
 from tagtrail_collector.errors import StoreUnavailable
-from tagtrail_collector.store.influx import Influx
-from tagtrail_collector.store.lineproto import Point, encode
+from tagtrail_collector.store.series.influx import Influx
+from tagtrail_collector.store.series.lineproto import Point, encode
 from tagtrail_testbed.influxdb import InfluxServer
 from tagtrail_testbed.process import free_port
 

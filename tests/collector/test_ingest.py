@@ -47,7 +47,7 @@ def _replay(gw: FakeGateway, items: list[ObservationItem], seq: int) -> Observat
 def _located(collector: Collector) -> set[str]:
     from sqlalchemy import select  # noqa: PLC0415
 
-    from tagtrail_collector.store import schema  # noqa: PLC0415
+    from tagtrail_collector.store.registry import schema  # noqa: PLC0415
 
     with collector.engine.connect() as conn:
         return set(conn.scalars(select(schema.tag_locations.c.epc)))

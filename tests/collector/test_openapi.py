@@ -28,7 +28,7 @@ from schemathesis.checks import (
 
 from tagtrail_collector.config import CollectorConfig
 from tagtrail_collector.service import Collector
-from tagtrail_collector.store.records import Role, SiteKind
+from tagtrail_collector.store.registry.records import Role, SiteKind
 from tagtrail_testbed.api import serve_api
 from tagtrail_testbed.collector import collector_sections
 from tagtrail_testbed.gateway import T0, FakeGateway, fix, item

@@ -9,8 +9,8 @@ from uuid import UUID
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tagtrail_collector.store.lineproto import FieldValue, Point, describe
-from tagtrail_collector.store.points import ns, observation_lines
+from tagtrail_collector.store.series.lineproto import FieldValue, Point, describe
+from tagtrail_collector.store.series.points import ns, observation_lines
 from tagtrail_protocol import EventKind, ObservationBatch, ObservationItem
 
 _T0 = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, select
 
-from tagtrail_collector.store import schema
-from tagtrail_collector.store.db import connect
-from tagtrail_collector.store.projection import Sighting, Visit, latest, merge_visits, rebuild
-from tagtrail_collector.store.state import State
+from tagtrail_collector.projections import GatewayReport, Ingested
+from tagtrail_collector.projections.gateways import GatewayProjection
+from tagtrail_collector.projections.model import Sighting, Visit, latest, merge_visits, rebuild
+from tagtrail_collector.projections.tags import TagProjection
+from tagtrail_collector.store.registry import schema
+from tagtrail_collector.store.registry.db import connect
+from tagtrail_collector.store.registry.records import GatewayPosition
 
 SITES = ["port", "truck", "depot"]
 
@@ -87,7 +91,7 @@ def test_visits_kept_on_ingest_equal_visits_from_the_whole_history(
     def observations(epcs: Sequence[str], until: int) -> dict[str, list[Sighting]]:
         raise AssertionError("ingest never reads whole observations back")
 
-    state = State(engine, history=series, observations=observations)
+    state = TagProjection(engine, history=series, observations=observations)
     sightings = [
         sighting(f"E{n}", t, site)
         for n, history in enumerate(histories_by_epc)
@@ -98,9 +102,12 @@ def test_visits_kept_on_ingest_equal_visits_from_the_whole_history(
     for start in range(0, len(sightings), size):
         chunk = sightings[start : start + size]
         stored.extend(chunk)  # the time series first
-        state.apply_sightings(chunk)
+        changes = state.apply_sightings(chunk)
+        opened = {(c.subject, c.time_ns) for c in changes if c.kind == "visit_opened"}
+        assert opened <= {(s.epc, s.time_ns) for s in chunk}  # a visit opens at a sighting
         if rnd.random() < 0.3:
-            state.apply_sightings(chunk)  # a replayed batch changes nothing
+            replayed = state.apply_sightings(chunk)  # a replayed batch changes nothing...
+            assert {c.kind for c in replayed} <= {"visits_rebuilt"}  # ...nor opens anything
     for n in range(len(histories_by_epc)):
         epc = f"E{n}"
         expected = rebuild(epc, series([epc], 0).get(epc, []))
@@ -118,3 +125,36 @@ def _visits(engine: Engine, epc: str) -> list[Visit]:
             Visit(r["epc"], r["site_id"], r["gateway_id"], r["arrived"], r["last_seen"])
             for r in rows
         ]
+
+
+def no_history(epcs: Sequence[str], since: int) -> dict[str, list[tuple[int, str, str]]]:
+    return {}
+
+
+def no_observations(epcs: Sequence[str], until: int) -> dict[str, list[Sighting]]:
+    return {}
+
+
+def test_projections_report_what_changed(tmp_path: Path) -> None:
+    engine = connect(f"sqlite:///{tmp_path}/registry.db")
+    tags = TagProjection(engine, history=no_history, observations=no_observations)
+    gateways = GatewayProjection(engine)
+    first = Ingested(sightings=(sighting("E1", 10, "port"), sighting("E1", 20, "port")))
+    assert [(c.kind, c.site, c.time_ns) for c in tags.apply(first)] == [
+        ("visit_opened", "port", 10)
+    ]
+    assert tags.apply(first) == []  # a replay reports nothing
+    assert tags.apply(Ingested(sightings=(sighting("E1", 25, "port"),))) == []  # extended only
+    moved = tags.apply(Ingested(sightings=(sighting("E1", 40, "yard"),)))
+    assert [(c.kind, c.subject, c.site, c.time_ns) for c in moved] == [
+        ("visit_closed", "E1", "port", 25), ("visit_opened", "E1", "yard", 40),
+    ]  # fmt: skip
+    fix = GatewayPosition("truck-7", 100, 51.9, 4.1, None, None, None)
+    older = GatewayPosition("truck-7", 50, 52.0, 4.2, None, None, None)
+    assert [c.kind for c in gateways.apply(Ingested(positions=(fix,)))] == ["gateway_moved"]
+    assert gateways.apply(Ingested(positions=(older, fix))) == []  # nothing newer
+    report = GatewayReport("truck-7", "fleet", 100, "online", "{}")
+    assert [c.detail for c in gateways.apply(Ingested(reports=(report,)))] == ["online"]
+    stale = GatewayReport("truck-7", "fleet", 90, "offline", "{}")
+    assert gateways.apply(Ingested(reports=(stale,))) == []
+    engine.dispose()

@@ -16,8 +16,8 @@ import httpx
 import pytest
 
 from tagtrail_collector.service import Collector
-from tagtrail_collector.store.identity import sscc_of_epc
-from tagtrail_collector.store.records import Role, SiteKind
+from tagtrail_collector.store.registry.identity import sscc_of_epc
+from tagtrail_collector.store.registry.records import Role, SiteKind
 from tagtrail_protocol import EventKind
 from tagtrail_testbed.gateway import FakeGateway, item
 from tagtrail_testbed.mosquitto import Broker

@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from tagtrail_collector.store.points import ns
+from tagtrail_collector.store.series.points import ns
 from tagtrail_hardware.ascii import LineFormat
 from tagtrail_hardware.virtual import VirtualSerialPort
 from tagtrail_testbed.agent import AgentProcess

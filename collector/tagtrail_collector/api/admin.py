@@ -36,8 +36,8 @@ from tagtrail_collector.api.schemas import (
 )
 from tagtrail_collector.api.views import dead_letter_out, dt, instant_ns
 from tagtrail_collector.errors import BadCursor, NotFound
-from tagtrail_collector.store import keys as api_keys
-from tagtrail_collector.store.records import Carrier, Gateway, KeyInfo, Role, Site
+from tagtrail_collector.store.registry import keys as api_keys
+from tagtrail_collector.store.registry.records import Carrier, Gateway, KeyInfo, Role, Site
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"], responses=responses(400, 401, 403, 422, 503))
 Antenna = Annotated[int, Path(ge=0, le=255)]
@@ -198,12 +198,12 @@ def rebuild_shipment(shipment_id: str, svc: ServicesDep, _admin: Admin) -> Rebui
     shipments' tags are not touched."""
     svc.registry.shipment(shipment_id, carrier_id=None)
     attached = svc.registry.attachments(shipment_id)
-    epcs = svc.state.linked_epcs(
+    epcs = svc.lookups.linked_epcs(
         [a.epc for a in attached if a.epc is not None],
         [a.sscc for a in attached if a.sscc is not None],
     )
     until_ns = time.time_ns() + int(svc.max_clock_ahead_s * 1e9)
-    done = svc.state.rebuild_from_series(epcs, until_ns)
+    done = svc.tags.rebuild_from_series(epcs, until_ns)
     return RebuiltOut(epcs=done.epcs, located=done.located, visits=done.visits)
 
 

@@ -16,13 +16,13 @@ from tagtrail_collector.api.directory import Directory
 from tagtrail_collector.config import ApiSection
 from tagtrail_collector.errors import Forbidden
 from tagtrail_collector.metrics import Metrics
-from tagtrail_collector.store.dead_letters import DeadLetters
-from tagtrail_collector.store.influx import Influx
-from tagtrail_collector.store.reads import ShipmentReads
-from tagtrail_collector.store.records import Principal, Role
-from tagtrail_collector.store.registry import Registry
-from tagtrail_collector.store.series import Series
-from tagtrail_collector.store.state import State
+from tagtrail_collector.projections.tags import TagProjection
+from tagtrail_collector.store.registry.dead_letters import DeadLetters
+from tagtrail_collector.store.registry.reads import Lookups, ShipmentReads
+from tagtrail_collector.store.registry.records import Principal, Role
+from tagtrail_collector.store.registry.registry import Registry
+from tagtrail_collector.store.series.influx import Influx
+from tagtrail_collector.store.series.queries import Series
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +32,9 @@ class Services:
     registry: Registry
     directory: Directory
     """Sites and gateways for carriers' answers (cached, see directory.py)."""
-    state: State
+    tags: TagProjection
+    """For an operator's rebuild of tags' locations and visits from the series."""
+    lookups: Lookups
     reads: ShipmentReads
     """Shipments' locations, visits and site inventories, within their attachments."""
     dead_letters: DeadLetters

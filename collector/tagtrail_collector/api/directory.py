@@ -13,8 +13,8 @@ from collections.abc import Callable
 from typing import Final, Generic, TypeVar
 
 from tagtrail_collector.errors import NotFound
-from tagtrail_collector.store.records import Gateway, Site
-from tagtrail_collector.store.registry import Registry
+from tagtrail_collector.store.registry.records import Gateway, Site
+from tagtrail_collector.store.registry.registry import Registry
 
 TTL_S: Final = 30.0
 T = TypeVar("T")

@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tagtrail_collector.errors import AuthError
-from tagtrail_collector.store.records import Principal
+from tagtrail_collector.store.registry.records import Principal
 
 _WRITES: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _PROBLEM: Final = b"application/problem+json"

@@ -8,8 +8,8 @@ from typing import Annotated, Generic, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from tagtrail_collector.store.identity import gs1_check_digit, sscc_is_valid
-from tagtrail_collector.store.records import ShipmentStatus, SiteKind
+from tagtrail_collector.store.registry.identity import gs1_check_digit, sscc_is_valid
+from tagtrail_collector.store.registry.records import ShipmentStatus, SiteKind
 from tagtrail_protocol.ids import Identifier
 
 T = TypeVar("T")

@@ -41,8 +41,8 @@ from tagtrail_collector.api.views import (
     tracking_events,
 )
 from tagtrail_collector.errors import BadCursor, InvalidRequest, NotFound
-from tagtrail_collector.store.records import Shipment
-from tagtrail_collector.store.series import TrackPoint
+from tagtrail_collector.store.registry.records import Shipment
+from tagtrail_collector.store.series.queries import TrackPoint
 
 router = APIRouter(prefix="/v1", tags=["carriers"], responses=responses(400, 401, 403, 422, 503))
 MAX_TRACK_DAYS = 93

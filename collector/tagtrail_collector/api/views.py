@@ -18,9 +18,9 @@ from tagtrail_collector.api.schemas import (
     TrackingEventOut,
 )
 from tagtrail_collector.errors import InvalidRequest
-from tagtrail_collector.store.points import ns
-from tagtrail_collector.store.projection import Sighting, Visit, merge_visits
-from tagtrail_collector.store.records import DeadLetter, Shipment, SiteKind
+from tagtrail_collector.projections.model import Sighting, Visit, merge_visits
+from tagtrail_collector.store.registry.records import DeadLetter, Shipment, SiteKind
+from tagtrail_collector.store.series.points import ns
 
 EARLIEST = datetime(1677, 9, 22, tzinfo=UTC)  # InfluxDB's time range, in whole days
 LATEST = datetime(2262, 4, 10, tzinfo=UTC)
@@ -108,7 +108,7 @@ def _coordinates(svc: Services, seen: Sighting, *, aboard: bool, now_ns: int) ->
     whichever is newer. Otherwise (or with neither) the site's registered coordinates.
     """
     options: list[tuple[int, str, float, float]] = []
-    fix = svc.state.gateway_position(seen.gateway) if aboard else None
+    fix = svc.lookups.gateway_position(seen.gateway) if aboard else None
     if fix is not None:
         options.append((fix.time, "gateway-fix", fix.lat, fix.lon))
     if seen.lat is not None and seen.lon is not None:

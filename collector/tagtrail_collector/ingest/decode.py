@@ -1,4 +1,5 @@
-"""Received MQTT messages -> typed work for the store (pure: no I/O).
+"""Received MQTT messages -> typed work for the stores (pure: no I/O). How the work is stored
+(InfluxDB lines, registry rows) is the stores' business, not decoding's.
 
 A payload that does not decode becomes a ``Reject`` carrying the topic, a stable reason code and
 the raw bytes, for the dead-letter table; nothing of it is applied. Of a payload over the size
@@ -20,9 +21,9 @@ from typing import Final
 from uuid import UUID
 
 from tagtrail_collector.ingest.subscriber import Received
-from tagtrail_collector.store.points import batch_lines, ns, status_point
-from tagtrail_collector.store.projection import Sighting
-from tagtrail_collector.store.records import GatewayPosition, NewDeadLetter
+from tagtrail_collector.projections.model import Sighting
+from tagtrail_collector.store.registry.records import GatewayPosition, NewDeadLetter
+from tagtrail_collector.store.series.points import ns
 from tagtrail_protocol import (
     MAX_SEQ,
     Codec,
@@ -51,17 +52,23 @@ class BatchWork:
     boot_id: UUID
     seq: int
     sent_at_ns: int
-    lines: tuple[str, ...]
+    batch: ObservationBatch | PositionBatch
+    """the batch as stored (without what was quarantined)"""
     sightings: tuple[Sighting, ...] = ()
     positions: tuple[GatewayPosition, ...] = ()
     quarantined: tuple[NewDeadLetter, ...] = ()
+
+    @property
+    def size(self) -> int:
+        """Points this batch writes."""
+        b = self.batch
+        return len(b.items) if isinstance(b, ObservationBatch) else len(b.fixes)
 
 
 @dataclass(frozen=True, slots=True)
 class StatusWork:
     topic: Topic
     status: Status
-    line: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +126,7 @@ def decode(
         if message.time > latest:
             synced = message.clock is None or message.clock.synced
             return _ahead(received, message, message.time, synced=synced)
-        return StatusWork(topic, message, status_point(topic.site, message).line())
+        return StatusWork(topic, message)
     if isinstance(message, ObservationBatch | PositionBatch):
         return _batch(topic, *_quarantine(message, received, latest), read_point_name)
     if isinstance(message, Ping):
@@ -194,7 +201,6 @@ def _batch(
     quarantined: tuple[NewDeadLetter, ...],
     read_point_name: ReadPointName,
 ) -> BatchWork:
-    lines = tuple(batch_lines(topic.site, batch))
     sent_at = ns(batch.sent_at)
     if isinstance(batch, PositionBatch):
         positions = tuple(
@@ -204,7 +210,7 @@ def _batch(
             for f in batch.fixes
         )
         return BatchWork(
-            topic, batch.boot_id, batch.seq, sent_at, lines, positions=positions,
+            topic, batch.boot_id, batch.seq, sent_at, batch, positions=positions,
             quarantined=quarantined,
         )  # fmt: skip
     sightings = tuple(
@@ -223,7 +229,7 @@ def _batch(
         for item in batch.items
     )
     return BatchWork(
-        topic, batch.boot_id, batch.seq, sent_at, lines, sightings=sightings,
+        topic, batch.boot_id, batch.seq, sent_at, batch, sightings=sightings,
         quarantined=quarantined,
     )  # fmt: skip
 

@@ -13,7 +13,7 @@ import random
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
@@ -34,12 +34,12 @@ from tagtrail_collector.ingest.decode import (
 from tagtrail_collector.ingest.stages import Stage
 from tagtrail_collector.ingest.subscriber import Received
 from tagtrail_collector.metrics import Metrics
-from tagtrail_collector.store.dead_letters import DeadLetters
-from tagtrail_collector.store.influx import Influx
-from tagtrail_collector.store.lineproto import describe
-from tagtrail_collector.store.points import ingest_point, ns
-from tagtrail_collector.store.state import State
-from tagtrail_protocol import Ack, Codec, Kind, Rejection, Topic
+from tagtrail_collector.projections import Change, GatewayReport, Ingested, Projection
+from tagtrail_collector.store.registry.dead_letters import DeadLetters
+from tagtrail_collector.store.series.points import ns
+from tagtrail_collector.store.series.writer import Batch as SeriesBatch
+from tagtrail_collector.store.series.writer import SeriesWriter
+from tagtrail_protocol import Ack, Codec, Kind, Rejection, Status, Topic
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -54,6 +54,7 @@ class Flushed:
     points: int
     dead_lettered: int
     acks: int
+    changes: tuple[Change, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,17 +92,19 @@ class Pipeline:
         *,
         settings: IngestSection,
         inbox: queue.Queue[Received],
-        influx: Influx,
-        state: State,
+        series: SeriesWriter,
+        projections: Sequence[Projection],
         dead_letters: DeadLetters,
         publish: Publish,
         read_point_name: ReadPointName,
         metrics: Metrics,
+        on_changes: Sequence[Callable[[Sequence[Change]], None]] = (),
     ) -> None:
         self.settings = settings
         self.inbox = inbox
-        self.influx = influx
-        self.state = state
+        self.series = series
+        self.projections = tuple(projections)
+        self.on_changes = tuple(on_changes)
         self.dead_letters = dead_letters
         self.publish = publish
         self.read_point_name = read_point_name
@@ -150,7 +153,7 @@ class Pipeline:
                 received, self.codec, self.read_point_name, max_ahead_ns=self._max_ahead_ns
             )
             works.append(work)
-            points += len(work.lines) if isinstance(work, BatchWork) else 1
+            points += work.size if isinstance(work, BatchWork) else 1
         self.metrics.queue_depth.set(self.inbox.qsize())
         return works
 
@@ -164,21 +167,13 @@ class Pipeline:
         """Stage 2: the points to InfluxDB; returns the points it refused, as dead letters."""
         for work in write.batches + write.statuses:
             self.metrics.received.labels(work.topic.gateway, work.topic.kind.value).inc()
-        now_ns = time.time_ns()
-        ingest = [
-            ingest_point(
-                b.topic.site, b.topic.gateway, b.topic.kind.value,
-                sent_ns=b.sent_at_ns, items=len(b.lines), now_ns=now_ns,
-            ).line()
-            for b in write.batches
-        ]  # fmt: skip
-        lines = [line for b in write.batches for line in b.lines]
-        lines += [s.line for s in write.statuses]
-        return self._store_points(lines + ingest, stop)
+        batches = [(b.topic.site, b.batch) for b in write.batches]
+        statuses = [(s.topic.site, s.status) for s in write.statuses]
+        return self._store_points(batches, statuses, stop)
 
     def _finish(self, write: _Write, dead: list[Reject], stop: threading.Event) -> Flushed:
         """Stage 3: the registry projections and dead letters, then the acks."""
-        self._retry("registry", stop, lambda: self._apply(write.batches, write.statuses))
+        changes = self._retry("registry", stop, lambda: self._apply(write.batches, write.statuses))
         rejects = [
             *write.rejects,
             *(q for b in write.batches for q in b.quarantined),
@@ -192,48 +187,53 @@ class Pipeline:
         acks = self._acknowledge(write.batches) + self._reject(write.refused)
         self._answer(write.pings)
         self.flushes += 1
-        points = sum(len(b.lines) for b in write.batches) + len(write.statuses)
-        return Flushed(len(write.batches), points, len(dead) + len(rejects), acks)
+        points = sum(b.size for b in write.batches) + len(write.statuses)
+        for react in self.on_changes:
+            react(changes)
+        return Flushed(len(write.batches), points, len(dead) + len(rejects), acks, tuple(changes))
 
-    def _store_points(self, lines: list[str], stop: threading.Event) -> list[Reject]:
+    def _store_points(
+        self,
+        batches: list[tuple[str, SeriesBatch]],
+        statuses: list[tuple[str, Status]],
+        stop: threading.Event,
+    ) -> list[Reject]:
         """Write to InfluxDB; the points it refuses for good come back as dead letters."""
-        result = self._retry("influx", stop, lambda: self.influx.write(lines))
+        now_ns = time.time_ns()
+        result, refused = self._retry(
+            "influx", stop, lambda: self.series.write(batches, statuses, now_ns=now_ns)
+        )
         self.metrics.write_latency.observe(result.seconds)
         dead = []
-        for rejected in result.rejected:
-            log.warning("ingest: InfluxDB rejected a point: %s", rejected.reason)
-            measurement, tags = describe(rejected.line)
+        for point in refused:
+            log.warning("ingest: InfluxDB rejected a point: %s", point.reason)
             dead.append(
                 Reject(
-                    topic=f"influx:{measurement}",
-                    gateway_id=tags.get("gateway"),
+                    topic=f"influx:{point.measurement}",
+                    gateway_id=point.gateway,
                     reason="influx_rejected",
-                    detail=rejected.reason,
-                    payload=rejected.line.encode(),
+                    detail=point.reason,
+                    payload=point.line.encode(),
                 )
             )
         return dead
 
-    def _apply(self, batches: tuple[BatchWork, ...], statuses: tuple[StatusWork, ...]) -> None:
-        self.state.apply_sightings([s for b in batches for s in b.sightings])
-        self.state.apply_positions(p for b in batches for p in b.positions)
-        for work in statuses:
-            status = work.status
-            self.state.apply_status(
-                status.gateway,
-                work.topic.site,
-                ns(status.time),
-                status.state.value,
-                status.model_dump_json(exclude_none=True),
-            )
+    def _apply(
+        self, batches: tuple[BatchWork, ...], statuses: tuple[StatusWork, ...]
+    ) -> list[Change]:
+        """Every projection, in order, on the write's typed values; what they changed."""
+        ingested = Ingested(
+            sightings=tuple(s for b in batches for s in b.sightings),
+            positions=tuple(p for b in batches for p in b.positions),
+            reports=tuple(_report(w) for w in statuses),
+        )
+        return [change for p in self.projections for change in p.apply(ingested)]
 
     def _acknowledge(self, batches: tuple[BatchWork, ...]) -> int:
         groups: dict[tuple[Topic, UUID], set[int]] = defaultdict(set)
         for work in batches:
             groups[(work.topic.sibling(Kind.ACK), work.boot_id)].add(work.seq)
-            self.metrics.stored.labels(work.topic.gateway, work.topic.kind.value).inc(
-                len(work.lines)
-            )
+            self.metrics.stored.labels(work.topic.gateway, work.topic.kind.value).inc(work.size)
             self.metrics.ingest_lag.observe(max(0.0, (time.time_ns() - work.sent_at_ns) / 1e9))
         for (topic, boot_id), seqs in groups.items():
             ack = Ack(
@@ -292,6 +292,14 @@ class Pipeline:
                         store, attempt, time.monotonic() - failing_since,
                     )  # fmt: skip
                 return result
+
+
+def _report(work: StatusWork) -> GatewayReport:
+    status = work.status
+    return GatewayReport(
+        gateway_id=status.gateway, site_id=work.topic.site, time_ns=ns(status.time),
+        state=status.state.value, payload=status.model_dump_json(exclude_none=True),
+    )  # fmt: skip
 
 
 def _delay(settings: IngestSection, attempt: int, exc: CollectorError) -> float:

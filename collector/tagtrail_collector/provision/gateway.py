@@ -7,7 +7,7 @@ from pathlib import Path
 
 from tagtrail_collector.errors import NotFound, ProvisionError
 from tagtrail_collector.provision.broker import BrokerFiles
-from tagtrail_collector.store.registry import Registry
+from tagtrail_collector.store.registry.registry import Registry
 
 
 @dataclass(frozen=True, slots=True)

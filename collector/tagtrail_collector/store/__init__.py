@@ -1,1 +1,1 @@
-"""Storage: the InfluxDB time series and the relational registry with its projections."""
+"""Storage: the InfluxDB time series (``series/``) and the relational registry (``registry/``)."""

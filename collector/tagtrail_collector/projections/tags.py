@@ -1,5 +1,7 @@
-"""Projections kept on ingest (latest sighting per EPC, site visits, gateway positions and
-status). What the API reads about shipments is in ``reads``; dead letters in ``dead_letters``."""
+"""The tag projection: each EPC's latest sighting (``tag_locations``) and its site visits
+(``tag_visits``). Reports a visit opened, a visit closed (the tag turned up at another site) and
+visits rebuilt (late data re-read from the series). What the API reads of it is in
+``store/registry/reads.py``."""
 
 from __future__ import annotations
 
@@ -11,7 +13,6 @@ from typing import Any, Final
 from sqlalchemy import (
     Connection,
     Engine,
-    Table,
     and_,
     bindparam,
     delete,
@@ -21,22 +22,18 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 
-from tagtrail_collector.store import schema
-from tagtrail_collector.store.db import execute_many, reader, translated
-from tagtrail_collector.store.projection import (
+from tagtrail_collector.projections import Change, Ingested
+from tagtrail_collector.projections.model import (
     Sighting,
     Visit,
     VisitPlan,
     advance,
     rebuild,
 )
-from tagtrail_collector.store.records import (
-    GatewayPosition,
-    row_dict,
-)
+from tagtrail_collector.store.registry import schema
+from tagtrail_collector.store.registry.db import execute_many, translated, upsert
 
 History = Callable[[Sequence[str], int], dict[str, list[tuple[int, str, str]]]]
 """(epcs, since_ns) -> per EPC its time-sorted (time_ns, site, gateway) sightings from since_ns,
@@ -58,19 +55,21 @@ class Rebuilt:
 _CHUNK: Final = 2000  # EPCs per IN (...) query: below SQLite's 32,766 host parameters
 
 
-class State:
-    """The ingest-side projections. ``history`` re-reads an EPC's sightings for late data."""
+class TagProjection:
+    """Locations and visits. ``history`` re-reads an EPC's sightings for late data."""
+
+    name = "tags"
 
     def __init__(self, engine: Engine, *, history: History, observations: Observations) -> None:
         self.engine = engine
-        self.reader = reader(engine)
         self.history = history
         self.observations = observations
 
-    # ingest
+    def apply(self, batch: Ingested) -> list[Change]:
+        return self.apply_sightings(batch.sightings) if batch.sightings else []
 
-    def apply_sightings(self, sightings: Sequence[Sighting]) -> int:
-        """Fold sightings into locations and visits in one transaction; returns rebuilds done.
+    def apply_sightings(self, sightings: Sequence[Sighting]) -> list[Change]:
+        """Fold sightings into locations and visits in one transaction; returns the changes.
 
         Locations are not read first: each EPC's best sighting of the batch is upserted and the
         database keeps whichever is greater (``_upsert_locations``), also against a concurrent
@@ -82,7 +81,7 @@ class State:
         for group in by_epc.values():
             if len(group) > 1:
                 group.sort(key=_order)
-        rebuilds = 0
+        changes: list[Change] = []
         with translated(), self.engine.begin() as conn:
             for chunk in _chunks(sorted(by_epc)):
                 rows = [_location_row(max(by_epc[epc], key=_order)) for epc in chunk]
@@ -96,8 +95,9 @@ class State:
                     if plan.rebuild_from is not None
                 }
                 self._rebuild_visits(conn, starts)
-                rebuilds += len(starts)
-        return rebuilds
+                for epc, plan in plans.items():
+                    changes += _changes(epc, last_visits.get(epc), plan, starts.get(epc))
+        return changes
 
     def _rebuild_visits(self, conn: Connection, starts: dict[str, int]) -> None:
         """Re-derive visits from each EPC's start, with one history query for all of them."""
@@ -137,55 +137,19 @@ class State:
             execute_many(conn, insert(visits), visit_rows)
         return Rebuilt(epcs=len(set(epcs)), located=len(rows), visits=len(visit_rows))
 
-    def linked_epcs(self, epcs: Sequence[str], ssccs: Sequence[str]) -> list[str]:
-        """The EPCs themselves and every EPC seen carrying one of the SSCCs."""
-        t = schema.tag_locations
-        found = set(epcs)
-        if ssccs:
-            with translated(), self.reader.connect() as conn:
-                found |= set(conn.scalars(select(t.c.epc).where(t.c.sscc.in_(list(ssccs)))))
-        return sorted(found)
 
-    def apply_positions(self, positions: Iterable[GatewayPosition]) -> None:
-        """Keep each gateway's latest fix (greatest time)."""
-        best: dict[str, GatewayPosition] = {}
-        for position in positions:
-            if position.gateway_id not in best or position.time > best[position.gateway_id].time:
-                best[position.gateway_id] = position
-        if not best:
-            return
-        rows = [
-            {name: getattr(p, name) for name in GatewayPosition.__slots__} for p in best.values()
-        ]
-        table = schema.gateway_positions
-        with translated(), self.engine.begin() as conn:
-            conn.execute(
-                _upsert(conn, table, "gateway_id", newer=lambda ex, t: ex.time > t.time), rows
-            )
-
-    def apply_status(
-        self, gateway_id: str, site_id: str, when: int, state: str, payload: str
-    ) -> None:
-        row = {
-            "gateway_id": gateway_id,
-            "site_id": site_id,
-            "time": when,
-            "state": state,
-            "payload": payload,
-        }
-        table = schema.gateway_status
-        with translated(), self.engine.begin() as conn:
-            conn.execute(
-                _upsert(conn, table, "gateway_id", newer=lambda ex, t: ex.time >= t.time), [row]
-            )
-
-    # queries
-
-    def gateway_position(self, gateway_id: str) -> GatewayPosition | None:
-        table = schema.gateway_positions
-        with translated(), self.reader.connect() as conn:
-            row = conn.execute(select(table).where(table.c.gateway_id == gateway_id)).first()
-        return None if row is None else GatewayPosition(**row_dict(row))
+def _changes(epc: str, last: Visit | None, plan: VisitPlan, rebuilt: int | None) -> list[Change]:
+    """What a plan changed: visits opened, the one each new visit closes, or a rebuild."""
+    if rebuilt is not None:
+        return [Change("visits_rebuilt", epc, rebuilt)]
+    changes: list[Change] = []
+    tail = plan.updates[-1] if plan.updates else last
+    for visit in plan.inserts:
+        if tail is not None:
+            changes.append(Change("visit_closed", epc, tail.last_seen, tail.site, tail.gateway))
+        changes.append(Change("visit_opened", epc, visit.arrived, visit.site, visit.gateway))
+        tail = visit
+    return changes
 
 
 def _write_visits(conn: Connection, plans: Iterable[VisitPlan]) -> None:
@@ -262,26 +226,4 @@ def _upsert_locations(conn: Connection) -> Insert:
         key = (ex.event_time, ex.gateway_id, ex.read_point, ex.event)
         return tuple_(*key) > tuple_(t.event_time, t.gateway_id, t.read_point, t.event)
 
-    return _upsert(conn, schema.tag_locations, "epc", newer=newer)
-
-
-def _upsert(
-    conn: Connection, table: Table, key: str, *, newer: Callable[[Any, Any], Any]
-) -> Insert:
-    """INSERT ... ON CONFLICT (key) DO UPDATE ... WHERE newer(excluded, current).
-
-    Executed with a list of rows (executemany): one statement, compiled once and cached.
-    """
-    dialect = conn.dialect.name
-    if dialect == "sqlite":
-        stmt: Any = sqlite.insert(table)
-    elif dialect == "postgresql":
-        stmt = postgresql.insert(table)
-    else:
-        raise NotImplementedError(f"registry on {dialect} is not supported (SQLite, PostgreSQL)")
-    excluded = stmt.excluded
-    columns = {c.name: excluded[c.name] for c in table.columns if c.name != key}
-    upsert: Insert = stmt.on_conflict_do_update(
-        index_elements=[table.c[key]], set_=columns, where=newer(excluded, table.c)
-    )
-    return upsert
+    return upsert(conn, schema.tag_locations, "epc", newer=newer)

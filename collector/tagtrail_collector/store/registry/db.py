@@ -8,15 +8,26 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Final
 
-from sqlalchemy import Connection, Engine, create_engine, event, insert, inspect, select, text
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Table,
+    create_engine,
+    event,
+    insert,
+    inspect,
+    select,
+    text,
+)
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import ConnectionPoolEntry
-from sqlalchemy.sql.dml import UpdateBase
+from sqlalchemy.sql.dml import Insert, UpdateBase
 
 from tagtrail_collector.errors import RegistryError
-from tagtrail_collector.store import schema
-from tagtrail_collector.store.identity import ShipmentIdentifier
+from tagtrail_collector.store.registry import schema
+from tagtrail_collector.store.registry.identity import ShipmentIdentifier
 
 log = logging.getLogger(__name__)
 Migration = Callable[[Connection], None]
@@ -199,3 +210,23 @@ def execute_many(
         conn.exec_driver_sql(compiled.string, [dict(row) for row in rows])
     else:
         conn.exec_driver_sql(compiled.string, [tuple(row[n] for n in names) for row in rows])
+
+
+def upsert(conn: Connection, table: Table, key: str, *, newer: Callable[[Any, Any], Any]) -> Insert:
+    """INSERT ... ON CONFLICT (key) DO UPDATE ... WHERE newer(excluded, current).
+
+    Executed with a list of rows (executemany): one statement, compiled once and cached.
+    """
+    dialect = conn.dialect.name
+    if dialect == "sqlite":
+        stmt: Any = sqlite.insert(table)
+    elif dialect == "postgresql":
+        stmt = postgresql.insert(table)
+    else:
+        raise NotImplementedError(f"registry on {dialect} is not supported (SQLite, PostgreSQL)")
+    excluded = stmt.excluded
+    columns = {c.name: excluded[c.name] for c in table.columns if c.name != key}
+    upsert: Insert = stmt.on_conflict_do_update(
+        index_elements=[table.c[key]], set_=columns, where=newer(excluded, table.c)
+    )
+    return upsert

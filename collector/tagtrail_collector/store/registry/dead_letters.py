@@ -9,9 +9,9 @@ from collections.abc import Sequence
 from sqlalchemy import Engine, delete, func, insert, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from tagtrail_collector.store import schema
-from tagtrail_collector.store.db import reader, translated
-from tagtrail_collector.store.records import DeadLetter, NewDeadLetter, row_dict
+from tagtrail_collector.store.registry import schema
+from tagtrail_collector.store.registry.db import reader, translated
+from tagtrail_collector.store.registry.records import DeadLetter, NewDeadLetter, row_dict
 
 _T = schema.dead_letters
 

@@ -8,15 +8,16 @@ EPC, or by the SSCC its EPC encodes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Engine, Select, and_, func, or_, select, union_all
 from sqlalchemy.sql.elements import ColumnElement
 
-from tagtrail_collector.store import schema
-from tagtrail_collector.store.db import reader, translated
-from tagtrail_collector.store.projection import Sighting, Visit, latest
-from tagtrail_collector.store.records import row_dict
+from tagtrail_collector.projections.model import Sighting, Visit, latest
+from tagtrail_collector.store.registry import schema
+from tagtrail_collector.store.registry.db import reader, translated
+from tagtrail_collector.store.registry.records import GatewayPosition, row_dict
 
 _T = schema.tag_locations
 _I = schema.shipment_identifiers
@@ -153,3 +154,25 @@ def _sighting(row: dict[str, Any]) -> Sighting:
         fix_age_s=row["fix_age_s"],
         sscc=row["sscc"],
     )
+
+
+class Lookups:
+    """Read-only lookups of the projections that are not one shipment's."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.reader = reader(engine)
+
+    def linked_epcs(self, epcs: Sequence[str], ssccs: Sequence[str]) -> list[str]:
+        """The EPCs themselves and every EPC seen carrying one of the SSCCs."""
+        t = schema.tag_locations
+        found = set(epcs)
+        if ssccs:
+            with translated(), self.reader.connect() as conn:
+                found |= set(conn.scalars(select(t.c.epc).where(t.c.sscc.in_(list(ssccs)))))
+        return sorted(found)
+
+    def gateway_position(self, gateway_id: str) -> GatewayPosition | None:
+        table = schema.gateway_positions
+        with translated(), self.reader.connect() as conn:
+            row = conn.execute(select(table).where(table.c.gateway_id == gateway_id)).first()
+        return None if row is None else GatewayPosition(**row_dict(row))

@@ -18,7 +18,7 @@ import httpx
 
 from tagtrail_collector.config import InfluxSection
 from tagtrail_collector.errors import PointsRejected, StoreError, StoreUnavailable
-from tagtrail_collector.store.lineproto import encode
+from tagtrail_collector.store.series.lineproto import encode
 
 log = logging.getLogger(__name__)
 _MAX_ERROR_CHARS: Final = 400

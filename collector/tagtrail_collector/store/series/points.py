@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from tagtrail_collector.store.lineproto import FieldValue, Point, field_value
+from tagtrail_collector.store.series.lineproto import FieldValue, Point, field_value
 from tagtrail_protocol import (
     EventKind,
     ObservationBatch,

@@ -11,8 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from tagtrail_collector.store.influx import Influx
-from tagtrail_collector.store.projection import Sighting
+from tagtrail_collector.projections.model import Sighting
+from tagtrail_collector.store.series.influx import Influx
 
 _EPC: Final = re.compile(r"[0-9A-F]{4,124}")
 _ID: Final = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")

@@ -14,10 +14,10 @@ from sqlalchemy import Connection, Engine, and_, delete, func, insert, select, u
 from sqlalchemy.exc import IntegrityError
 
 from tagtrail_collector.errors import AuthError, Conflict, NotFound
-from tagtrail_collector.store import keys, schema
-from tagtrail_collector.store.db import reader, translated
-from tagtrail_collector.store.identity import ShipmentIdentifier, identifiers
-from tagtrail_collector.store.records import (
+from tagtrail_collector.store.registry import keys, schema
+from tagtrail_collector.store.registry.db import reader, translated
+from tagtrail_collector.store.registry.identity import ShipmentIdentifier, identifiers
+from tagtrail_collector.store.registry.records import (
     Attachment,
     Carrier,
     Gateway,
