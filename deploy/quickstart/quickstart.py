@@ -32,6 +32,7 @@ from typing import Any
 
 import httpx
 
+from tagtrail_collector.config import CollectorConfig
 from tagtrail_collector.errors import CollectorError
 from tagtrail_collector.provision.broker import BrokerFiles, ListenerSettings, render_conf
 from tagtrail_collector.provision.gateway import BrokerAddress, provision_gateway
@@ -40,6 +41,8 @@ from tagtrail_collector.provision.pki import Pki
 from tagtrail_collector.store.registry.db import connect
 from tagtrail_collector.store.registry.records import Role, SiteKind
 from tagtrail_collector.store.registry.registry import Registry
+from tagtrail_edge.config import EdgeConfig
+from tagtrail_protocol.settings import dump_toml
 
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
@@ -340,105 +343,60 @@ def _private(path: Path, text: str) -> None:
 
 
 def collector_toml(state: State, ports: dict[str, int], secrets: dict[str, str]) -> str:
-    return f"""\
-# The quickstart's collector (see deploy/collector/collector.example.toml for every option).
-[mqtt]
-host = "{HOST}"
-port = {ports["broker"]}
-username = "collector"
-password = "{secrets["collector"]}"
-ca_file = "{state.path("pki", "ca.crt")}"
-
-[influx]
-url = "http://{HOST}:{ports["influx_http"]}"
-database = "tagtrail"
-retention_policy = "quickstart_30d"
-retention = "30d"
-
-[registry]
-url = "{registry_url(state)}"
-
-[api]
-host = "{HOST}"
-port = {ports["api"]}
-
-[log]
-format = "text"
-"""
+    """The quickstart's collector config, validated by the collector's own model."""
+    config = CollectorConfig.model_validate({
+        "mqtt": {
+            "host": HOST, "port": ports["broker"], "username": "collector",
+            "password": secrets["collector"], "ca_file": state.path("pki", "ca.crt"),
+        },
+        "influx": {
+            "url": f"http://{HOST}:{ports['influx_http']}", "database": "tagtrail",
+            "retention_policy": "quickstart_30d", "retention": "30d",
+        },
+        "registry": {"url": registry_url(state)},
+        "api": {"host": HOST, "port": ports["api"]},
+        "log": {"format": "text"},
+    })  # fmt: skip
+    header = (
+        "The quickstart's collector (deploy/collector/collector.example.toml has every option)."
+    )
+    return dump_toml(config, header=header)
 
 
 def edge_toml(state: State, gateway: str, ports: dict[str, int], password: str) -> str:
+    """A quickstart gateway's config, validated by the agent's own model."""
     dev, folder = state.path("dev"), state.path("gateways", gateway)
-    head = f"""\
-# The quickstart's gateway {gateway} (see deploy/edge/edge.example.toml for every option).
-[gateway]
-id = "{gateway}"
-site = "{PORT[0] if gateway == "gate-3" else TRUCK[0]}"
-mobile = {"false" if gateway == "gate-3" else "true"}
-
-[mqtt]
-host = "{HOST}"
-port = {ports["broker"]}
-username = "{gateway}"
-password = "{password}"
-ca_file = "{state.path("pki", "ca.crt")}"
-resend_after_s = 5.0
-status_interval_s = 10.0
-
-[outbox]
-path = "{folder / "outbox.db"}"
-cap_mb = 64.0
-
-[smoothing]
-summary_s = 60.0              # a dwelling tag is reported every minute (keeps locations fresh)
-
-[log]
-format = "text"
-"""
-    if gateway == "gate-3":
-        return (
-            head
-            + f"""
-[[readers]]
-name = "gate"
-driver = "ascii"
-path = "{dev / "gate-reader"}"
-fields = ["epc", "antenna", "rssi"]
-
-[[read_points]]
-name = "gate-3-in"
-reader = "gate"
-antenna = 1
-
-[[read_points]]
-name = "gate-3-lane-2"
-reader = "gate"
-antenna = 2
-"""
-        )
-    return (
-        head
-        + f"""
-[[readers]]
-name = "cargo"
-driver = "mercury"
-path = "{dev / "truck-reader"}"
-region = "eu"
-antennas = [1]
-
-[[read_points]]
-name = "truck-17-cargo"
-reader = "cargo"
-antenna = 1
-
-[gps]
-source = "nmea"
-path = "{dev / "truck-gps"}"
-"""
-    )
-
-
-# start, wait, print
+    fixed = gateway == "gate-3"
+    sections: dict[str, Any] = {
+        "gateway": {"id": gateway, "site": PORT[0] if fixed else TRUCK[0], "mobile": not fixed},
+        "mqtt": {
+            "host": HOST, "port": ports["broker"], "username": gateway, "password": password,
+            "ca_file": state.path("pki", "ca.crt"), "resend_after_s": 5.0,
+            "status_interval_s": 10.0,
+        },
+        "outbox": {"path": folder / "outbox.db", "cap_mb": 64.0},
+        # A dwelling tag is reported every minute (keeps locations fresh).
+        "smoothing": {"summary_s": 60.0},
+        "log": {"format": "text"},
+    }  # fmt: skip
+    if fixed:
+        sections["readers"] = [{
+            "name": "gate", "driver": "ascii", "path": str(dev / "gate-reader"),
+            "fields": ["epc", "antenna", "rssi"],
+        }]  # fmt: skip
+        sections["read_points"] = [
+            {"name": "gate-3-in", "reader": "gate", "antenna": 1},
+            {"name": "gate-3-lane-2", "reader": "gate", "antenna": 2},
+        ]
+    else:
+        sections["readers"] = [{
+            "name": "cargo", "driver": "mercury", "path": str(dev / "truck-reader"),
+            "region": "eu", "antennas": [1],
+        }]  # fmt: skip
+        sections["read_points"] = [{"name": "truck-17-cargo", "reader": "cargo", "antenna": 1}]
+        sections["gps"] = {"source": "nmea", "path": str(dev / "truck-gps")}
+    header = f"The quickstart's gateway {gateway} (deploy/edge/edge.example.toml has every option)."
+    return dump_toml(EdgeConfig.model_validate(sections), header=header)
 
 
 def start_services(state: State, facts: dict[str, Any]) -> None:

@@ -17,11 +17,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tagtrail_edge import __version__
-from tagtrail_edge.clock import ClockProbe
 from tagtrail_edge.config import EdgeConfig
 from tagtrail_edge.pipeline import enrich, read
 from tagtrail_edge.pipeline.commit import Intake
-from tagtrail_edge.pipeline.enrich import PositionHistory
+from tagtrail_edge.pipeline.enrich import ClockProbe, PositionHistory
 from tagtrail_edge.pipeline.outbox import Outbox
 from tagtrail_edge.pipeline.publish import Publisher
 from tagtrail_edge.pipeline.smooth import Smoother

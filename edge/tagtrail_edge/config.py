@@ -7,9 +7,10 @@ nesting, e.g. ``TAGTRAIL_EDGE_MQTT__PASSWORD``.
 
 from __future__ import annotations
 
+import os
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -26,6 +27,9 @@ from tagtrail_protocol.settings import (
     describe,
     read_toml,
 )
+
+DEFAULT_CONFIG: Final = Path(os.environ.get("TAGTRAIL_EDGE_CONFIG", "/etc/tagtrail/edge.toml"))
+"""Where the agent and the technician's commands look for the config (``--config`` overrides)."""
 
 
 class GatewaySection(Section):

@@ -9,24 +9,22 @@ point (:mod:`tagtrail_edge.entry`) sends ``run`` here without importing the CLI;
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import sys
 import threading
 from pathlib import Path
 from typing import Final
 
-DEFAULT_CONFIG: Final = Path(os.environ.get("TAGTRAIL_EDGE_CONFIG", "/etc/tagtrail/edge.toml"))
+from tagtrail_edge.agent import Agent
+from tagtrail_edge.config import DEFAULT_CONFIG, load_config
+from tagtrail_edge.errors import EdgeError
+from tagtrail_protocol import logs
+
 DEFAULT_SHUTDOWN_TIMEOUT: Final = 10.0
 
 
 def run_agent(config: Path, shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT) -> int:
     """Run the agent until SIGTERM or SIGINT; the process's exit status (2: cannot start)."""
-    from tagtrail_edge.agent import Agent  # noqa: PLC0415
-    from tagtrail_edge.config import load_config  # noqa: PLC0415
-    from tagtrail_edge.errors import EdgeError  # noqa: PLC0415
-    from tagtrail_protocol import logs  # noqa: PLC0415 (the CLI imports this module for --help)
-
     try:
         settings = load_config(config)
         logs.setup(settings.log)

@@ -9,7 +9,9 @@ placeholder of the example files (``change-me``) is refused at start-up, not sen
 
 from __future__ import annotations
 
+import json
 import tomllib
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal
 
@@ -122,3 +124,39 @@ def describe(exc: ValidationError, source: Path | str) -> str:
         shown = "***" if secret else repr(error.get("input"))[:80]
         lines.append(f"  {key} = {shown}: {error['msg']}")
     return "\n".join(lines)
+
+
+def dump_toml(settings: BaseModel, *, header: str = "") -> str:
+    """A TOML document of the settings that were set on ``settings`` (defaults left out), with
+    secrets written out: what a generated config file holds, built from a validated model."""
+    data = settings.model_dump(exclude_unset=True, serialize_as_any=True)
+    lines = [f"# {line}".rstrip() for line in header.splitlines()]
+    scalars = {k: v for k, v in data.items() if not isinstance(v, dict | list | tuple)}
+    lines += [f"{key} = {_toml_value(value)}" for key, value in scalars.items()]
+    for key, value in data.items():
+        if isinstance(value, dict):
+            lines += ["", f"[{key}]", *_toml_pairs(value)]
+        elif isinstance(value, list | tuple) and value and isinstance(value[0], dict):
+            for entry in value:
+                lines += ["", f"[[{key}]]", *_toml_pairs(entry)]
+        elif isinstance(value, list | tuple):
+            lines.append(f"{key} = {_toml_value(value)}")
+    return "\n".join(lines).lstrip("\n") + "\n"
+
+
+def _toml_pairs(table: dict[str, Any]) -> list[str]:
+    return [f"{key} = {_toml_value(value)}" for key, value in table.items() if value is not None]
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, SecretStr):
+        value = value.get_secret_value()
+    if isinstance(value, Enum):
+        value = value.value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return json.dumps(str(value))  # a JSON string is a valid TOML basic string

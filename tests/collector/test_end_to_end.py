@@ -21,8 +21,8 @@ import httpx
 from tagtrail_collector.service import Collector
 from tagtrail_collector.store.registry.records import Role, SiteKind
 from tagtrail_edge.agent import Agent
-from tagtrail_edge.clock import ClockProbe
 from tagtrail_edge.config import EdgeConfig
+from tagtrail_edge.pipeline.enrich import ClockProbe
 from tagtrail_hardware.ascii import AsciiReaderSimulator
 from tagtrail_hardware.mercury import MercurySimulator
 from tagtrail_hardware.nmea import NmeaSimulator, Route

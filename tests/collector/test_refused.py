@@ -15,8 +15,8 @@ from pathlib import Path
 
 from tagtrail_collector.service import Collector
 from tagtrail_edge.agent import Agent
-from tagtrail_edge.clock import ClockProbe
 from tagtrail_edge.config import EdgeConfig
+from tagtrail_edge.pipeline.enrich import ClockProbe
 from tagtrail_hardware.ascii import AsciiReaderSimulator
 from tagtrail_hardware.reads import TagRead
 from tagtrail_hardware.virtual import VirtualSerialPort

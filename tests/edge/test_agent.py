@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from tagtrail_edge.agent import Agent
-from tagtrail_edge.clock import ClockProbe
 from tagtrail_edge.config import EdgeConfig
+from tagtrail_edge.pipeline.enrich import ClockProbe
 from tagtrail_hardware.ascii import AsciiReaderSimulator
 from tagtrail_hardware.mercury import MercurySimulator
 from tagtrail_hardware.nmea import NmeaSimulator, Route

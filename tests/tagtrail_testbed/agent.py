@@ -14,9 +14,9 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
-from tagtrail_edge.config import OutboxSection
+from tagtrail_edge.config import EdgeConfig, OutboxSection
 from tagtrail_edge.pipeline.outbox import Outbox
-from tagtrail_testbed.collector import toml
+from tagtrail_protocol.settings import dump_toml
 from tagtrail_testbed.errors import BedError
 from tagtrail_testbed.process import Service
 
@@ -73,10 +73,8 @@ class AgentProcess(Service):
         return self.workdir / "edge.toml"
 
     def _prepare(self) -> list[str]:
-        readers = "\n[[readers]]\n" + "\n".join(
-            f"{key} = {json.dumps(value)}" for key, value in self._reader.items()
-        )
-        self.config_path.write_text(toml(self.sections) + readers + "\n")
+        config = EdgeConfig.model_validate({**self.sections, "readers": [self._reader]})
+        self.config_path.write_text(dump_toml(config))
         return [str(self.executable), "run", "--config", str(self.config_path)]
 
     def _ready(self) -> bool:

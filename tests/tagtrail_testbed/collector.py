@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import secrets
 import sys
 from pathlib import Path
 from typing import Any
 
+from tagtrail_collector.config import CollectorConfig
+from tagtrail_protocol.settings import dump_toml
 from tagtrail_testbed.errors import BedError
 from tagtrail_testbed.influxdb import InfluxServer
 from tagtrail_testbed.mosquitto import Broker
@@ -34,24 +35,6 @@ def collector_sections(
     for name, values in overrides.items():
         sections[name] = {**sections.get(name, {}), **values}
     return sections
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    return json.dumps(str(value))  # a JSON string is a valid TOML basic string
-
-
-def toml(sections: dict[str, Any]) -> str:
-    """A TOML document of flat sections (all the collector's config needs)."""
-    out: list[str] = []
-    for name, values in sections.items():
-        out.append(f"[{name}]")
-        out.extend(f"{key} = {_toml_value(value)}" for key, value in values.items())
-        out.append("")
-    return "\n".join(out)
 
 
 class CollectorProcess(Service):
@@ -82,7 +65,8 @@ class CollectorProcess(Service):
     def _prepare(self) -> list[str]:
         self.api_port = free_port()
         api = {**self.sections.get("api", {}), "host": self.host, "port": self.api_port}
-        self.config_path.write_text(toml({**self.sections, "api": api}))
+        config = CollectorConfig.model_validate({**self.sections, "api": api})
+        self.config_path.write_text(dump_toml(config))
         return [str(self.executable), "serve", "--config", str(self.config_path)]
 
     def _ready(self) -> bool:

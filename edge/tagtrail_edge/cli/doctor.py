@@ -22,13 +22,18 @@ from typing import Annotated, Any, Literal
 
 import typer
 
-from tagtrail_edge.cli.common import DEFAULT_CONFIG, ConfigOption, JsonOption, json_lines
-from tagtrail_edge.cli.listen import latest_fix
+from tagtrail_edge.cli.common import (
+    DEFAULT_CONFIG,
+    ConfigOption,
+    JsonOption,
+    json_lines,
+    latest_fix,
+)
 from tagtrail_edge.cli.outbox import inspect
-from tagtrail_edge.clock import kernel_synced
 from tagtrail_edge.config import EdgeConfig, MqttSection, load_config
 from tagtrail_edge.errors import ConfigError, OutboxError
 from tagtrail_edge.pipeline import read
+from tagtrail_edge.pipeline.enrich import kernel_synced
 from tagtrail_edge.pipeline.outbox import files_size
 from tagtrail_hardware.ports import access
 from tagtrail_protocol import Ack, Codec, Kind, Ping, ProtocolError, Topic

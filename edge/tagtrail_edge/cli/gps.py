@@ -11,15 +11,15 @@ from tagtrail_edge.cli.common import (
     DEFAULT_CONFIG,
     ConfigOption,
     JsonOption,
+    clock_offset,
     json_lines,
+    latest_fix,
     load,
     table,
     working,
 )
-from tagtrail_edge.cli.listen import clock_offset, latest_fix
-from tagtrail_edge.clock import kernel_synced
 from tagtrail_edge.pipeline import read
-from tagtrail_edge.pipeline.enrich import decode_epc
+from tagtrail_edge.pipeline.enrich import decode_epc, kernel_synced
 from tagtrail_hardware.nmea import NmeaDecoder
 from tagtrail_hardware.reads import Fix
 

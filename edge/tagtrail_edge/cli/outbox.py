@@ -25,9 +25,9 @@ from tagtrail_edge.cli.common import (
     load,
     table,
 )
-from tagtrail_edge.clock import kernel_synced
 from tagtrail_edge.config import OutboxSection
 from tagtrail_edge.errors import EdgeError, OutboxError
+from tagtrail_edge.pipeline.enrich import kernel_synced
 from tagtrail_edge.pipeline.outbox import Outbox, OutboxStats, read_stats
 
 app = typer.Typer(

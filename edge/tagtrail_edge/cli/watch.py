@@ -12,8 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from tagtrail_edge.cli.common import DEFAULT_CONFIG, ConfigOption, JsonOption, iso, load
-from tagtrail_edge.cli.listen import Listener
+from tagtrail_edge.cli.common import DEFAULT_CONFIG, ConfigOption, JsonOption, Listener, iso, load
 from tagtrail_edge.pipeline.enrich import decode_epc
 from tagtrail_edge.pipeline.read import read_point_namer, readers
 from tagtrail_edge.pipeline.smooth import Smoother

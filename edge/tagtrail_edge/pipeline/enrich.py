@@ -2,12 +2,18 @@
 
 EPCs that are not GS1 schemes (or are malformed) are normal: they keep their raw hex and get no
 identity. Decoding goes through ``epcpy``, wrapped so that none of its errors escape.
+
+Whether the wall clock the items are stamped with is synchronised is asked of the kernel
+(adjtimex), as chrony and timedatectl do; ``ClockProbe`` caches the answer.
 """
 
 from __future__ import annotations
 
 import bisect
+import ctypes
+import ctypes.util
 import functools
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
@@ -43,6 +49,8 @@ _SCHEMES: Final = {
     0x2C: "gdti-96", 0x2D: "gsrn-96", 0x2E: "gsrnp-96", 0x3B: "adi-var", 0x3C: "cpi-96",
     0x3D: "cpi-var", 0x3E: "gdti-174", 0x3F: "sgcn-96", 0x40: "itip-110", 0x41: "itip-212",
 }  # fmt: skip
+
+
 _DECODE_ERRORS: Final = (ConvertException, ValueError, TypeError, AttributeError, IndexError,
                          KeyError)  # fmt: skip
 
@@ -147,3 +155,37 @@ def position(fix: Fix, *, received: float, synced: bool) -> PositionFix:
         speed_mps=fix.speed_mps, course_deg=fix.course_deg, alt_m=fix.alt_m,
         satellites=fix.satellites,
     )  # fmt: skip
+
+
+TIME_ERROR: Final = 5  # adjtimex's answer when the kernel's clock is not synchronised
+
+
+_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+
+
+def kernel_synced() -> bool:
+    """True when NTP (or a GPS-disciplined daemon) keeps the kernel clock synchronised."""
+    buffer = ctypes.create_string_buffer(512)  # struct timex, zeroed: modes = 0 means "read"
+    try:
+        state = _libc.adjtimex(buffer)
+    except (AttributeError, OSError):
+        return False
+    return state not in (-1, TIME_ERROR)
+
+
+class ClockProbe:
+    """Caches the kernel's answer for a few seconds (it is asked once per commit)."""
+
+    def __init__(self, *, refresh_s: float = 5.0, forced: bool | None = None) -> None:
+        self.refresh_s = refresh_s
+        self.forced = forced
+        self._checked = -1e18
+        self._synced = False
+
+    def synced(self) -> bool:
+        if self.forced is not None:
+            return self.forced
+        now = time.monotonic()
+        if now - self._checked > self.refresh_s:
+            self._synced, self._checked = kernel_synced(), now
+        return self._synced
