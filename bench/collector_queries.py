@@ -38,11 +38,11 @@ import httpx
 from common import RESULTS, machine, percentile, tree_cpu_s
 from sqlalchemy import insert
 
-from tagtrail_collector.projections.model import Sighting, rebuild
+from tagtrail_collector.projections.model import rebuild
 from tagtrail_collector.projections.tags import _location_row, _visit_row
 from tagtrail_collector.store.registry import schema
 from tagtrail_collector.store.registry.db import connect
-from tagtrail_collector.store.registry.records import Role, ShipmentStatus, SiteKind
+from tagtrail_collector.store.registry.records import Role, ShipmentStatus, Sighting, SiteKind
 from tagtrail_collector.store.registry.registry import Registry
 from tagtrail_collector.store.series.points import ns, observation_lines
 from tagtrail_protocol import EventKind, ObservationBatch

@@ -14,8 +14,12 @@ from typing import Annotated
 import typer
 
 from tagtrail_collector.cli_support import fail, registry_from
+from tagtrail_collector.config import load_config
 from tagtrail_collector.errors import CollectorError
 from tagtrail_collector.provision_cli import broker_app, gateways_app, influx_app
+from tagtrail_collector.store.registry.records import Role, SiteKind
+from tagtrail_protocol import logs
+from tagtrail_protocol.ids import check_id
 
 DEFAULT_CONFIG = Path(os.environ.get("TAGTRAIL_COLLECTOR_CONFIG", "/etc/tagtrail/collector.toml"))
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
@@ -37,9 +41,7 @@ def serve(config: ConfigOption = DEFAULT_CONFIG) -> None:
     """
     import uvicorn  # noqa: PLC0415 (keep the admin commands quick)
 
-    from tagtrail_collector.config import load_config  # noqa: PLC0415
     from tagtrail_collector.service import Collector  # noqa: PLC0415
-    from tagtrail_protocol import logs  # noqa: PLC0415
 
     try:
         settings = load_config(config)
@@ -96,7 +98,6 @@ def check_config(config: Annotated[Path, typer.Argument(help="file to validate")
 
     Example: tagtrail-collector check-config /etc/tagtrail/collector.toml
     """
-    from tagtrail_collector.config import load_config  # noqa: PLC0415
 
     try:
         load_config(config)
@@ -111,7 +112,6 @@ def admin_key(config: ConfigOption = DEFAULT_CONFIG, label: str = "cli") -> None
 
     Example: tagtrail-collector admin key --config /etc/tagtrail/collector.toml
     """
-    from tagtrail_collector.store.registry.records import Role  # noqa: PLC0415
 
     try:
         typer.echo(registry_from(config).create_key(Role.ADMIN, label=label))
@@ -129,8 +129,6 @@ def admin_carrier(
 
     Example: tagtrail-collector admin carrier rhine-freight "Rhine Freight BV"
     """
-    from tagtrail_collector.store.registry.records import Role  # noqa: PLC0415
-    from tagtrail_protocol.ids import check_id  # noqa: PLC0415
 
     try:
         check_id(carrier_id, what="carrier id")
@@ -157,8 +155,6 @@ def admin_site(
     Example: tagtrail-collector admin site port-rtm --name "Rotterdam gate 3" --kind port
     --lat 51.95 --lon 4.05
     """
-    from tagtrail_collector.store.registry.records import SiteKind  # noqa: PLC0415
-    from tagtrail_protocol.ids import check_id  # noqa: PLC0415
 
     try:
         check_id(site_id, what="site id")
@@ -182,7 +178,6 @@ def admin_gateway(
 
     Example: tagtrail-collector admin gateway truck-7 --site truck-7 --mobile
     """
-    from tagtrail_protocol.ids import check_id  # noqa: PLC0415
 
     try:
         check_id(gateway_id, what="gateway id")

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import typer
 
+from tagtrail_collector.config import load_config
 from tagtrail_collector.errors import CollectorError
-
-if TYPE_CHECKING:
-    from tagtrail_collector.store.registry.registry import Registry
+from tagtrail_collector.store.registry.db import connect
+from tagtrail_collector.store.registry.registry import Registry
 
 
 def fail(exc: CollectorError | ValueError) -> typer.Exit:
@@ -21,9 +20,5 @@ def fail(exc: CollectorError | ValueError) -> typer.Exit:
 
 def registry_from(config: Path) -> Registry:
     """The registry the collector config at ``config`` names."""
-    from tagtrail_collector.config import load_config  # noqa: PLC0415 (admin commands stay quick)
-    from tagtrail_collector.store.registry.db import connect  # noqa: PLC0415
-    from tagtrail_collector.store.registry.registry import Registry  # noqa: PLC0415
-
     settings = load_config(config)
     return Registry(connect(settings.registry.url.get_secret_value()))

@@ -14,6 +14,11 @@ import typer
 
 from tagtrail_collector.cli_support import fail, registry_from
 from tagtrail_collector.errors import CollectorError
+from tagtrail_collector.provision.broker import BrokerFiles, ListenerSettings
+from tagtrail_collector.provision.gateway import BrokerAddress, provision_gateway
+from tagtrail_collector.provision.influxdb import provision_accounts
+from tagtrail_collector.provision.pki import Pki
+from tagtrail_protocol.ids import check_id
 
 BrokerDir = Annotated[
     Path, typer.Option("--broker-dir", help="the broker folder (tagtrail.conf, passwd, acl)")
@@ -48,7 +53,6 @@ def broker_init(
     Example: tagtrail-collector broker init --cafile /etc/mosquitto/certs/ca.crt
     --certfile /etc/mosquitto/certs/broker.crt --keyfile /etc/mosquitto/certs/broker.key
     """
-    from tagtrail_collector.provision.broker import BrokerFiles, ListenerSettings  # noqa: PLC0415
 
     files = BrokerFiles(broker_dir)
     if files.conf.exists() and not force:
@@ -81,7 +85,6 @@ def broker_certs(
 
     Example: tagtrail-collector broker certs --dir /etc/mosquitto/certs --host broker.example.net
     """
-    from tagtrail_collector.provision.pki import Pki  # noqa: PLC0415
 
     if (pki_dir / "ca.crt").exists() and not force:
         raise fail(ValueError(f"{pki_dir / 'ca.crt'} exists; --force to replace the CA"))
@@ -117,9 +120,6 @@ def provision(
     Example: tagtrail-collector gateways provision gate-3 --site port-rtm
     --broker-host broker.example.net > gate-3.toml
     """
-    from tagtrail_collector.provision.broker import BrokerFiles  # noqa: PLC0415
-    from tagtrail_collector.provision.gateway import BrokerAddress, provision_gateway  # noqa: PLC0415
-    from tagtrail_protocol.ids import check_id  # noqa: PLC0415
 
     try:
         check_id(gateway, what="gateway id")
@@ -147,7 +147,6 @@ def revoke(
 
     Example: tagtrail-collector gateways revoke gate-3
     """
-    from tagtrail_collector.provision.broker import BrokerFiles  # noqa: PLC0415
 
     try:
         found = BrokerFiles(broker_dir).remove_account(gateway)
@@ -179,7 +178,6 @@ def influx_init(
     Example: tagtrail-collector influx init --env-file /etc/tagtrail/collector.env
     --admin-file /etc/tagtrail/influxdb-admin.env
     """
-    from tagtrail_collector.provision.influxdb import provision_accounts  # noqa: PLC0415
 
     try:
         made = provision_accounts(url)

@@ -13,11 +13,11 @@ from sqlalchemy import Engine, select
 
 from tagtrail_collector.projections import GatewayReport, Ingested
 from tagtrail_collector.projections.gateways import GatewayProjection
-from tagtrail_collector.projections.model import Sighting, Visit, latest, merge_visits, rebuild
+from tagtrail_collector.projections.model import latest, merge_visits, rebuild
 from tagtrail_collector.projections.tags import TagProjection
 from tagtrail_collector.store.registry import schema
 from tagtrail_collector.store.registry.db import connect
-from tagtrail_collector.store.registry.records import GatewayPosition
+from tagtrail_collector.store.registry.records import GatewayPosition, Sighting, Visit
 
 SITES = ["port", "truck", "depot"]
 

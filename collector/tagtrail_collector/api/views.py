@@ -18,8 +18,14 @@ from tagtrail_collector.api.schemas import (
     TrackingEventOut,
 )
 from tagtrail_collector.errors import InvalidRequest
-from tagtrail_collector.projections.model import Sighting, Visit, merge_visits
-from tagtrail_collector.store.registry.records import DeadLetter, Shipment, SiteKind
+from tagtrail_collector.projections.model import merge_visits
+from tagtrail_collector.store.registry.records import (
+    DeadLetter,
+    Shipment,
+    Sighting,
+    SiteKind,
+    Visit,
+)
 from tagtrail_collector.store.series.points import ns
 
 EARLIEST = datetime(1677, 9, 22, tzinfo=UTC)  # InfluxDB's time range, in whole days

@@ -21,8 +21,7 @@ from typing import Final
 from uuid import UUID
 
 from tagtrail_collector.ingest.subscriber import Received
-from tagtrail_collector.projections.model import Sighting
-from tagtrail_collector.store.registry.records import GatewayPosition, NewDeadLetter
+from tagtrail_collector.store.registry.records import GatewayPosition, NewDeadLetter, Sighting
 from tagtrail_collector.store.series.points import ns
 from tagtrail_protocol import (
     MAX_SEQ,

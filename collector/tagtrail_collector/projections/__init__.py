@@ -19,8 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from tagtrail_collector.projections.model import Sighting
-from tagtrail_collector.store.registry.records import GatewayPosition
+from tagtrail_collector.store.registry.records import GatewayPosition, Sighting
 
 ChangeKind = Literal[
     "visit_opened", "visit_closed", "visits_rebuilt", "gateway_moved", "gateway_state"

@@ -1,4 +1,5 @@
-"""Pure projection logic: the latest sighting per EPC and its site visits (no I/O).
+"""Pure projection logic: the latest sighting per EPC and its site visits (no I/O). The values
+it works on (``Sighting``, ``Visit``, ``VisitPlan``) are records of the registry.
 
 Latest means greatest event time, not last arrival: late data never moves a tag backwards. Ties
 are broken by (gateway, read point, event) so that every collector instance, whatever order it
@@ -9,48 +10,9 @@ visit ends where the next one (at another site) begins.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
-
-@dataclass(frozen=True, slots=True)
-class Sighting:
-    """One observation event, reduced to what the projections need."""
-
-    epc: str
-    time_ns: int
-    site: str
-    gateway: str
-    read_point: str
-    event: str
-    lat: float | None = None
-    lon: float | None = None
-    fix_age_s: float | None = None
-    sscc: str | None = None
-
-    @property
-    def order(self) -> tuple[int, str, str, str]:
-        return (self.time_ns, self.gateway, self.read_point, self.event)
-
-
-@dataclass(frozen=True, slots=True)
-class Visit:
-    """A tag's stay at a site: from its first to its last sighting there."""
-
-    epc: str
-    site: str
-    gateway: str
-    arrived: int
-    last_seen: int
-    id: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class VisitPlan:
-    """What to change in an EPC's visits: update/insert, or rebuild from history."""
-
-    updates: tuple[Visit, ...] = ()
-    inserts: tuple[Visit, ...] = ()
-    rebuild_from: int | None = None
+from tagtrail_collector.store.registry.records import Sighting, Visit, VisitPlan
 
 
 def latest(current: Sighting | None, sightings: Iterable[Sighting]) -> Sighting | None:

@@ -25,15 +25,10 @@ from sqlalchemy import (
 from sqlalchemy.sql.dml import Insert
 
 from tagtrail_collector.projections import Change, Ingested
-from tagtrail_collector.projections.model import (
-    Sighting,
-    Visit,
-    VisitPlan,
-    advance,
-    rebuild,
-)
+from tagtrail_collector.projections.model import advance, rebuild
 from tagtrail_collector.store.registry import schema
 from tagtrail_collector.store.registry.db import execute_many, translated, upsert
+from tagtrail_collector.store.registry.records import Sighting, Visit, VisitPlan
 
 History = Callable[[Sequence[str], int], dict[str, list[tuple[int, str, str]]]]
 """(epcs, since_ns) -> per EPC its time-sorted (time_ns, site, gateway) sightings from since_ns,

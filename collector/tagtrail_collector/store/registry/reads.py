@@ -14,10 +14,9 @@ from typing import Any
 from sqlalchemy import Engine, Select, and_, func, or_, select, union_all
 from sqlalchemy.sql.elements import ColumnElement
 
-from tagtrail_collector.projections.model import Sighting, Visit, latest
 from tagtrail_collector.store.registry import schema
 from tagtrail_collector.store.registry.db import reader, translated
-from tagtrail_collector.store.registry.records import GatewayPosition, row_dict
+from tagtrail_collector.store.registry.records import GatewayPosition, Sighting, Visit, row_dict
 
 _T = schema.tag_locations
 _I = schema.shipment_identifiers
@@ -48,7 +47,7 @@ class ShipmentReads:
                 row = conn.execute(query).first()
                 if row is not None:
                     found.append(_sighting(row_dict(row)))
-        best = latest(None, found)
+        best = max(found, key=lambda s: s.order, default=None)
         if best is not None:
             return best
         visits = self.visits(shipment_id)

@@ -144,3 +144,44 @@ class DeadLetter:
 
 def row_dict(row: Any) -> dict[str, Any]:  # noqa: ANN401 (a SQLAlchemy Row)
     return dict(row._mapping)
+
+
+@dataclass(frozen=True, slots=True)
+class Sighting:
+    """One observation event, reduced to what the projections need."""
+
+    epc: str
+    time_ns: int
+    site: str
+    gateway: str
+    read_point: str
+    event: str
+    lat: float | None = None
+    lon: float | None = None
+    fix_age_s: float | None = None
+    sscc: str | None = None
+
+    @property
+    def order(self) -> tuple[int, str, str, str]:
+        return (self.time_ns, self.gateway, self.read_point, self.event)
+
+
+@dataclass(frozen=True, slots=True)
+class Visit:
+    """A tag's stay at a site: from its first to its last sighting there."""
+
+    epc: str
+    site: str
+    gateway: str
+    arrived: int
+    last_seen: int
+    id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VisitPlan:
+    """What to change in an EPC's visits: update/insert, or rebuild from history."""
+
+    updates: tuple[Visit, ...] = ()
+    inserts: tuple[Visit, ...] = ()
+    rebuild_from: int | None = None

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from tagtrail_collector.projections.model import Sighting
+from tagtrail_collector.store.registry.records import Sighting
 from tagtrail_collector.store.series.influx import Influx
 
 _EPC: Final = re.compile(r"[0-9A-F]{4,124}")
