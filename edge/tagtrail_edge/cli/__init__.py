@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from tagtrail_edge import __version__
-from tagtrail_edge.cli import config, devices, doctor, gps, init, outbox, service, watch
+from tagtrail_edge.cli import config, devices, doctor, init, outbox, watch
 from tagtrail_edge.cli.common import DEFAULT_CONFIG, ConfigOption
 from tagtrail_edge.runner import DEFAULT_SHUTDOWN_TIMEOUT, run_agent
 
@@ -16,11 +16,11 @@ app = typer.Typer(
     add_completion=False,
     help="The tagtrail gateway agent, and the technician's commands. See docs/cli.md.",
 )
-app.add_typer(gps.epc_app, name="epc")
-app.add_typer(gps.app, name="gps")
+app.add_typer(devices.epc_app, name="epc")
+app.add_typer(devices.gps_app, name="gps")
 app.add_typer(outbox.app, name="outbox")
 app.add_typer(config.app, name="config")
-app.add_typer(service.app, name="service")
+app.add_typer(config.service_app, name="service")
 app.command("init")(init.init)
 app.command("probe")(devices.probe)
 app.command("devices")(devices.devices)

@@ -2,6 +2,7 @@
 setting changed (``set``). The comments come from the settings' own documentation; a change
 keeps the file's comments and layout (tomlkit); a file is replaced atomically, and only once the
 whole result validates, so a typo never leaves a gateway with a config it cannot start with.
+``service install``: the systemd unit that runs the agent with this config.
 """
 
 from __future__ import annotations
@@ -10,6 +11,9 @@ import contextlib
 import inspect
 import json
 import os
+import pwd
+import shutil
+import subprocess
 import tempfile
 import typing
 from pathlib import Path
@@ -25,6 +29,7 @@ from tagtrail_edge.cli.common import DEFAULT_CONFIG, ConfigOption, load
 from tagtrail_edge.config import EdgeConfig
 from tagtrail_edge.config import validate as validate_settings
 from tagtrail_edge.errors import ConfigError
+from tagtrail_edge.systemd import unit
 from tagtrail_hardware import drivers
 from tagtrail_hardware.contract import GpsSettings, ReaderSettings
 from tagtrail_protocol.errors import SettingsError
@@ -306,3 +311,65 @@ def _model_in(annotation: Any) -> type[BaseModel] | None:  # noqa: ANN401
         if found is not None:
             return found
     return None
+
+
+service_app = typer.Typer(
+    no_args_is_help=True, add_completion=False, help="The agent as a systemd service."
+)
+
+
+@service_app.command()
+def install(
+    config: ConfigOption = DEFAULT_CONFIG,
+    *,
+    user: Annotated[str, typer.Option(help="service user (in group dialout)")] = "tagtrail",
+    name: Annotated[str, typer.Option(help="unit name")] = "tagtrail-edge",
+    unit_dir: Annotated[Path, typer.Option(help="where units go")] = Path("/etc/systemd/system"),
+    enable: Annotated[
+        bool, typer.Option("--enable/--no-enable", help="systemctl enable --now after writing")
+    ] = True,
+    show: Annotated[bool, typer.Option("--print", help="print the unit, write nothing")] = False,
+) -> None:
+    """Write a hardened systemd unit running `tagtrail-edge run` with this config (restart
+    always, watchdog, read-only system, writable only its state folder), then enable and start
+    it. Put secrets in /etc/tagtrail/edge.env (TAGTRAIL_EDGE_MQTT__PASSWORD=...), mode 0600.
+
+    Example: sudo tagtrail-edge service install --config /etc/tagtrail/edge.toml
+    """
+
+    settings = load(config)
+    text = unit(config.resolve(), settings, user=user)
+    if show:
+        typer.echo(text, nl=False)
+        return
+    try:
+        pwd.getpwnam(user)
+    except KeyError:
+        typer.echo(
+            f"warning: no user {user!r}; create it: "
+            f"useradd --system --no-create-home --groups dialout {user}",
+            err=True,
+        )
+    target = unit_dir / f"{name}.service"
+    try:
+        unit_dir.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        typer.echo(f"error: cannot write {target}: {exc.strerror} (run as root?)", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"wrote {target}")
+    if enable:
+        _systemctl("daemon-reload")
+        _systemctl("enable", "--now", f"{name}.service")
+        typer.echo(f"enabled and started {name}; follow it with: journalctl -fu {name}")
+
+
+def _systemctl(*args: str) -> None:
+    program = shutil.which("systemctl")
+    if program is None:
+        typer.echo("error: systemctl not found (is this a systemd system?)", err=True)
+        raise typer.Exit(1)
+    done = subprocess.run([program, *args], check=False, capture_output=True, text=True)  # noqa: S603
+    if done.returncode != 0:
+        typer.echo(f"error: systemctl {' '.join(args)}: {done.stderr.strip()}", err=True)
+        raise typer.Exit(1)

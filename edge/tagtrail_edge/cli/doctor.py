@@ -29,12 +29,11 @@ from tagtrail_edge.cli.common import (
     json_lines,
     latest_fix,
 )
-from tagtrail_edge.cli.outbox import inspect
+from tagtrail_edge.cli.outbox import disk_use, inspect
 from tagtrail_edge.config import EdgeConfig, MqttSection, load_config
 from tagtrail_edge.errors import ConfigError, OutboxError
 from tagtrail_edge.pipeline import read
 from tagtrail_edge.pipeline.enrich import kernel_synced
-from tagtrail_edge.pipeline.outbox import files_size
 from tagtrail_hardware.ports import access
 from tagtrail_protocol import Ack, Codec, Kind, Ping, ProtocolError, Topic
 from tagtrail_protocol.errors import LinkError
@@ -151,7 +150,7 @@ def disk(config: EdgeConfig) -> Check:
         folder = folder.parent
     free = shutil.disk_usage(folder).free
     cap = int(config.outbox.cap_mb * MIB)
-    used = files_size(config.outbox.path)
+    used = disk_use(config.outbox)
     detail = (
         f"{free / MIB:.0f} MiB free at {folder}; outbox {used / MIB:.1f} of {cap / MIB:.0f} MiB"
     )

@@ -28,7 +28,7 @@ from tagtrail_edge.cli.common import (
 from tagtrail_edge.config import OutboxSection
 from tagtrail_edge.errors import EdgeError, OutboxError
 from tagtrail_edge.pipeline.enrich import kernel_synced
-from tagtrail_edge.pipeline.outbox import Outbox, OutboxStats, read_stats
+from tagtrail_edge.pipeline.outbox import Outbox, OutboxStats, files_size, read_stats
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -214,6 +214,11 @@ class StoredItem:
     created: float
     batch_seq: int | None
     body: str
+
+
+def disk_use(settings: OutboxSection) -> int:
+    """Bytes the outbox takes on disk (database and WAL)."""
+    return files_size(settings.path)
 
 
 def inspect(settings: OutboxSection) -> OutboxStats:
