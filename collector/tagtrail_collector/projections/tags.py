@@ -90,8 +90,12 @@ class TagProjection:
                     if plan.rebuild_from is not None
                 }
                 self._rebuild_visits(conn, starts)
-                for epc, plan in plans.items():
-                    changes += _changes(epc, last_visits.get(epc), plan, starts.get(epc))
+                changes += [
+                    change
+                    for epc, plan in plans.items()
+                    if plan.inserts or epc in starts  # most plans only extend a visit
+                    for change in _changes(epc, last_visits.get(epc), plan, starts.get(epc))
+                ]
         return changes
 
     def _rebuild_visits(self, conn: Connection, starts: dict[str, int]) -> None:
