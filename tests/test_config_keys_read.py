@@ -12,7 +12,6 @@ key is tested where it lives.
 from __future__ import annotations
 
 import ast
-import re
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,7 @@ from pydantic import BaseModel
 
 from tagtrail_collector.config import CollectorConfig
 from tagtrail_edge.config import EdgeConfig
-from tagtrail_testbed.settings import leaf_fields
+from tagtrail_testbed.settings import documented_keys, leaf_fields
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -75,18 +74,6 @@ def test_the_tripwire_catches_an_unread_key() -> None:
     read = attributes_read(ROOT / "edge" / "tagtrail_edge")
     assert "never_read_anywhere_xyz" not in read
     assert fields(Section) == {"never_read_anywhere_xyz": "never_read_anywhere_xyz"}
-
-
-def documented_keys(example: Path) -> set[str]:
-    """``section.key`` of every setting the example shows, set or commented out."""
-    found, section = set(), ""
-    for line in example.read_text().splitlines():
-        header = re.match(r"^#?\s*\[\[?([a-z_]+)\]?\]", line)
-        section = header.group(1) if header else section
-        option = re.match(r"^#?\s*([a-z_]+)\s*=", line)
-        if option and section:
-            found.add(f"{section}.{option.group(1)}")
-    return found
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import tomllib
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from typer.testing import CliRunner
 from tagtrail_edge.cli import app
 from tagtrail_edge.config import EdgeConfig, load_config
 from tagtrail_edge.errors import ConfigError
-from tagtrail_testbed.settings import leaf_fields
+from tagtrail_testbed.settings import documented_keys, leaf_fields
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "edge" / "edge.example.toml"
 
@@ -34,17 +33,7 @@ def test_example_is_valid_once_its_placeholder_secret_is_replaced(tmp_path: Path
 
 
 def test_example_mentions_every_option() -> None:
-    text = EXAMPLE.read_text()
-    mentioned = set()
-    section = ""
-    for line in text.splitlines():
-        header = re.match(r"^\[\[?([a-z_]+)\]?\]", line)
-        if header:
-            section = header.group(1)
-        option = re.match(r"^#?\s*([a-z_]+)\s*=", line)
-        if option and section:
-            mentioned.add(f"{section}.{option.group(1)}")
-    assert keys(EdgeConfig) - mentioned == set()
+    assert keys(EdgeConfig) - documented_keys(EXAMPLE) == set()
 
 
 def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

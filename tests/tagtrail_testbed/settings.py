@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Annotated, get_args, get_origin
 
 from pydantic import BaseModel
@@ -37,3 +39,15 @@ def _driver_models(model: type[BaseModel]) -> list[type[BaseModel]]:
     if issubclass(model, DriverSettings):
         return [model]
     return [model]
+
+
+def documented_keys(example: Path) -> set[str]:
+    """``section.key`` of every setting an example file shows, set or commented out."""
+    found, section = set(), ""
+    for line in example.read_text().splitlines():
+        header = re.match(r"^#?\s*\[\[?([a-z_]+)\]?\]\s*(#.*)?$", line)
+        section = header.group(1) if header else section
+        option = re.match(r"^#?\s*([a-z_]+)\s*=", line)
+        if option and section:
+            found.add(f"{section}.{option.group(1)}")
+    return found
