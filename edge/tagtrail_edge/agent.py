@@ -26,6 +26,7 @@ from tagtrail_edge.pipeline.publish import Publisher
 from tagtrail_edge.pipeline.smooth import Smoother
 from tagtrail_edge.pipeline.values import Commit
 from tagtrail_edge.systemd import notify, watchdog_interval
+from tagtrail_hardware.contract import Gps, Reader
 from tagtrail_hardware.reads import Fix, TagRead
 from tagtrail_protocol import (
     ClockSource,
@@ -181,7 +182,7 @@ class Agent:
             resends=self.publisher.resent,
         )  # fmt: skip
         synced = self.clock.synced()
-        devices = [*self.readers, *([self.gps] if self.gps is not None else [])]
+        devices: list[Reader | Gps] = [*self.readers, *([self.gps] if self.gps else [])]
         return Status(
             gateway=self.config.gateway.id, boot_id=self.boot_id, time=now, state=state,
             agent_version=__version__, health=health,
@@ -190,7 +191,7 @@ class Agent:
         )  # fmt: skip
 
 
-def _device_state(device: Any) -> DeviceState:  # noqa: ANN401
+def _device_state(device: Reader | Gps) -> DeviceState:
     s = device.status()
     return DeviceState(name=s.name, type=s.kind, state=s.state, detail=s.detail)
 

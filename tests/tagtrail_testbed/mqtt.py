@@ -105,9 +105,7 @@ class MqttProbe:
 
     def subscribe(self, topic: str, qos: int = 1) -> list[ReasonCode]:
         """Subscribe and return the broker's granted QoS / failure codes."""
-        result, mid = self.client.subscribe(topic, qos)
-        if result != paho.MQTT_ERR_SUCCESS or mid is None:
-            raise BedError(f"subscribe to {topic!r} failed to send: {paho.error_string(result)}")
+        mid = self.link.subscribe([(topic, qos)])  # LinkError when it cannot be sent
         with self._suback_event:
             if not self._suback_event.wait_for(lambda: mid in self._subacks, self.timeout):
                 raise BedError(f"no SUBACK for {topic!r}")

@@ -4,19 +4,18 @@ of its read points. The agent, ``watch``, ``gps`` and ``doctor`` all build devic
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from tagtrail_edge.config import EdgeConfig
 from tagtrail_hardware import drivers
-from tagtrail_hardware.contract import Device
+from tagtrail_hardware.contract import Gps, Reader
 
 
-def readers(config: EdgeConfig, *, only: tuple[str, ...] = ()) -> list[Device[Any]]:
+def readers(config: EdgeConfig, *, only: tuple[str, ...] = ()) -> list[Reader]:
     """A device per ``[[readers]]`` entry (those named in ``only``, when given)."""
     return drivers.build_all(r for r in config.readers if not only or r.name in only)
 
 
-def gps(config: EdgeConfig) -> Device[Any] | None:
+def gps(config: EdgeConfig) -> Gps | None:
     """The ``[gps]`` device, or None without one."""
     return None if config.gps is None else drivers.build(config.gps)
 
