@@ -281,9 +281,10 @@ class Pipeline:
                     failing_since = time.monotonic()
                 attempt += 1
                 if stop.wait(delay):
-                    log.info(
-                        "ingest: stopping while %s fails; the writes under way stay unacked", store
-                    )
+                    log.warning(
+                        "ingest: stopping while %s fails; the writes under way stay"
+                        " unacknowledged and their gateways send them again", store,
+                    )  # fmt: skip
                     raise StageStopped(f"stopped while {store} was failing") from None
             else:
                 if attempt:
