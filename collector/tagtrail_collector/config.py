@@ -81,6 +81,7 @@ class IngestSection(Section):
     retry_cap_s: Positive = 30.0
     max_clock_ahead_s: Positive = 300.0
     dead_letter_retention_days: Positive = 30.0
+    tick_s: Annotated[float, Field(gt=0, le=60)] = 1.0
 
 
 class ApiSection(Section):
@@ -99,6 +100,56 @@ class ApiSection(Section):
         return self
 
 
+class DwellLimits(Section):
+    """Hours a shipment may stay at a site of each kind before it is an exception."""
+
+    port: Positive = 168.0
+    terminal: Positive = 168.0
+    warehouse: Positive = 720.0
+    bonded_warehouse: Positive = 720.0
+    customs: Positive = 24.0
+    border_crossing: Positive = 6.0
+    yard: Positive = 72.0
+    distribution_centre: Positive = 168.0
+
+    def by_kind(self) -> dict[str, float]:
+        """Hours per site kind (a vehicle has no limit)."""
+        return {
+            "port": self.port, "terminal": self.terminal, "warehouse": self.warehouse,
+            "bonded_warehouse": self.bonded_warehouse, "customs": self.customs,
+            "border_crossing": self.border_crossing, "yard": self.yard,
+            "distribution_centre": self.distribution_centre,
+        }  # fmt: skip
+
+
+class JourneySection(Section):
+    """Geofences, border crossings, milestones, exceptions and ETA."""
+
+    confirm_fixes: Annotated[int, Field(ge=1, le=100)] = 3
+    """an exit (or entry) needs this many fixes in a row beyond the fence's edge ..."""
+    confirm_s: Positive = 60.0
+    """... or fixes beyond it spanning this many seconds, whichever comes first"""
+    margin_m: Annotated[float, Field(ge=0, le=5000)] = 25.0
+    """a fix is outside only beyond its accuracy plus this margin"""
+    uere_m: Positive = 5.0
+    """a fix's accuracy is its HDOP times this (the receiver's range error) ..."""
+    accuracy_m: Positive = 15.0
+    """... or this, for a fix without HDOP"""
+    gap_s: Positive = 120.0
+    """an entry, exit or crossing found across a longer span between fixes is 'interpolated'"""
+    max_speed_kmh: Positive = 250.0
+    """a fix implying a faster move from the previous one is an outlier (dropped, counted)"""
+    replay_after_s: Annotated[float, Field(ge=0, le=3600)] = 5.0
+    """late fixes are replayed together once none has come for this long"""
+    max_travel_kmh: Positive = 1000.0
+    """one EPC at two places farther apart than this speed allows: impossible travel"""
+    silent_hours: Positive = 48.0
+    """in transit with no sighting nor fix of its vehicle for this long: an exception"""
+    split_minutes: Positive = 120.0
+    """a shipment's tags at different places for this long: a split consignment"""
+    dwell_hours: DwellLimits = DwellLimits()
+
+
 class CollectorConfig(BaseSettings):
     """The whole collector configuration."""
 
@@ -111,6 +162,7 @@ class CollectorConfig(BaseSettings):
     registry: RegistrySection = RegistrySection()
     ingest: IngestSection = IngestSection()
     api: ApiSection = ApiSection()
+    journey: JourneySection = JourneySection()
     log: LogSection = LogSection()
 
     @classmethod

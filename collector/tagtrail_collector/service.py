@@ -17,15 +17,22 @@ from fastapi import FastAPI
 from tagtrail_collector.api.deps import Services
 from tagtrail_collector.api.directory import Directory
 from tagtrail_collector.api.main import create_app, ops_app
-from tagtrail_collector.config import CollectorConfig
+from tagtrail_collector.config import CollectorConfig, JourneySection
 from tagtrail_collector.errors import CollectorError
 from tagtrail_collector.ingest.pipeline import Pipeline
 from tagtrail_collector.ingest.subscriber import Received, Subscriber
+from tagtrail_collector.journey import borders
+from tagtrail_collector.journey.fences import Rule
+from tagtrail_collector.journey.milestones import Limits
+from tagtrail_collector.journey.tracker import Settings
 from tagtrail_collector.metrics import Metrics
 from tagtrail_collector.projections.gateways import GatewayProjection
+from tagtrail_collector.projections.geofences import GeofenceProjection, TrackerConfig
+from tagtrail_collector.projections.journey import JourneyProjection
 from tagtrail_collector.projections.tags import TagProjection
 from tagtrail_collector.store.registry.db import connect
 from tagtrail_collector.store.registry.dead_letters import DeadLetters
+from tagtrail_collector.store.registry.journey import JourneyReads
 from tagtrail_collector.store.registry.reads import Lookups, ShipmentReads
 from tagtrail_collector.store.registry.registry import Registry
 from tagtrail_collector.store.series.influx import Influx
@@ -55,6 +62,26 @@ class ReadPointNames:
         return self._names.get((gateway, antenna))
 
 
+def tracker_config(section: JourneySection) -> TrackerConfig:
+    return TrackerConfig(
+        rule=Rule(section.confirm_fixes, section.confirm_s, section.margin_m),
+        settings=Settings(gap_s=section.gap_s, max_speed_mps=section.max_speed_kmh / 3.6),
+        uere_m=section.uere_m,
+        accuracy_m=section.accuracy_m,
+        replay_after_s=section.replay_after_s,
+    )
+
+
+def journey_limits(section: JourneySection) -> Limits:
+    dwell = {kind: hours * 3600 for kind, hours in section.dwell_hours.by_kind().items()}
+    return Limits(
+        dwell_s=dwell,
+        silent_s=section.silent_hours * 3600,
+        split_s=section.split_minutes * 60,
+        max_travel_mps=section.max_travel_kmh / 3.6,
+    )
+
+
 class Collector:
     """The whole service: ``start()``, then serve ``app``, then ``stop()``."""
 
@@ -69,6 +96,13 @@ class Collector:
         self.tags = TagProjection(
             self.engine, history=self.series.history, observations=self.series.observations
         )
+        self.geofences = GeofenceProjection(
+            self.engine,
+            positions=self.series.positions,
+            config=tracker_config(config.journey),
+            borders=borders.load,
+        )
+        self.journey = JourneyProjection(self.engine, limits=journey_limits(config.journey))
         self.lookups = Lookups(self.engine)
         self.dead_letters = DeadLetters(self.engine)
         self.inbox: queue.Queue[Received] = queue.Queue(config.ingest.queue_max_messages)
@@ -79,7 +113,12 @@ class Collector:
             settings=config.ingest,
             inbox=self.inbox,
             series=SeriesWriter(self.influx),
-            projections=[self.tags, GatewayProjection(self.engine)],
+            projections=[
+                self.tags,
+                GatewayProjection(self.engine),
+                self.geofences,
+                self.journey,
+            ],
             dead_letters=self.dead_letters,
             publish=self.subscriber.publish,
             read_point_name=ReadPointNames(self.registry),
@@ -105,6 +144,8 @@ class Collector:
             settings=self.config.api,
             max_clock_ahead_s=self.config.ingest.max_clock_ahead_s,
             broker_status=self._broker_status,
+            journey=JourneyReads(self.engine),
+            rebuild_journey=self.journey.rebuild,
         )
 
     def app(self) -> FastAPI:

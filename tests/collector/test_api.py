@@ -97,7 +97,11 @@ def test_bad_requests_get_problem_details(collector: Collector, api: httpx.Clien
     typo = api.get("/v1/shipments", params={"limt": 5}, headers=alpha)
     assert typo.status_code == 422
     assert typo.json()["errors"] == [
-        {"field": "query.limt", "message": "unknown parameter (takes cursor, limit)"}
+        {
+            "field": "query.limt",
+            "message": "unknown parameter (takes created_from, created_to, cursor,"
+            " destination, epc, limit, reference, sscc, status)",
+        }
     ]
     not_json = api.post("/v1/shipments", content=b"{reference", headers=alpha | JSON)
     assert not_json.status_code == 422

@@ -149,7 +149,7 @@ def test_a_returnable_asset_goes_from_one_carrier_to_the_next(
     assert register(api, rival, reference="TRIP-2", epcs=[GRAI]).status_code == 409
     closed = api.put(f"/v1/shipments/{first}/status", json={"status": "delivered"}, headers=owner)
     assert closed.status_code == 200
-    reopen = api.put(f"/v1/shipments/{first}/status", json={"status": "in-transit"}, headers=owner)
+    reopen = api.put(f"/v1/shipments/{first}/status", json={"status": "in_transit"}, headers=owner)
     assert reopen.status_code == 409
     second = register(api, rival, reference="TRIP-2", epcs=[GRAI])
     assert second.status_code == 201  # released with the first trip: attached again

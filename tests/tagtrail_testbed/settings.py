@@ -45,7 +45,7 @@ def documented_keys(example: Path) -> set[str]:
     """``section.key`` of every setting an example file shows, set or commented out."""
     found, section = set(), ""
     for line in example.read_text().splitlines():
-        header = re.match(r"^#?\s*\[\[?([a-z_]+)\]?\]\s*(#.*)?$", line)
+        header = re.match(r"^#?\s*\[\[?([a-z_]+(?:\.[a-z_]+)*)\]?\]\s*(#.*)?$", line)
         section = header.group(1) if header else section
         option = re.match(r"^#?\s*([a-z_]+)\s*=", line)
         if option and section:

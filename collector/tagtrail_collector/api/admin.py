@@ -1,5 +1,5 @@
-"""Admin endpoints (admin key only): carriers and their keys, sites, gateways, read points,
-dead letters, rebuilding a shipment's projections."""
+"""Admin endpoints (admin key only): carriers and their keys, gateways, read points, dead
+letters, rebuilding a shipment's projections. Sites and geofences are in ``sites.py``."""
 
 from __future__ import annotations
 
@@ -31,13 +31,11 @@ from tagtrail_collector.api.schemas import (
     ReadPointIn,
     ReadPointOut,
     RebuiltOut,
-    SiteIn,
-    SiteOut,
 )
 from tagtrail_collector.api.views import dead_letter_out, dt, instant_ns
 from tagtrail_collector.errors import BadCursor, NotFound
 from tagtrail_collector.store.registry import keys as api_keys
-from tagtrail_collector.store.registry.records import Carrier, Gateway, KeyInfo, Role, Site
+from tagtrail_collector.store.registry.records import Carrier, Gateway, KeyInfo, Role
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"], responses=responses(400, 401, 403, 422, 503))
 Antenna = Annotated[int, Path(ge=0, le=255)]
@@ -85,28 +83,6 @@ def list_keys(
 @router.delete("/keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT, responses=responses(404))
 def revoke_key(key_id: str, svc: ServicesDep, _admin: Admin) -> None:
     svc.registry.revoke_key(key_id)
-
-
-@router.post("/sites", status_code=status.HTTP_201_CREATED, responses=responses(409))
-def create_site(body: SiteIn, svc: ServicesDep, _admin: Admin) -> SiteOut:
-    site = svc.registry.create_site(
-        body.id, name=body.name, kind=body.kind, lat=body.lat, lon=body.lon, radius_m=body.radius_m
-    )
-    return _site_out(site)
-
-
-@router.get("/sites")
-def list_sites(
-    svc: ServicesDep, _admin: Admin, cursor: Cursor = None, limit: Limit = None
-) -> Page[SiteOut]:
-    size = limit or svc.settings.page_size
-    found = svc.registry.sites(after=string_cursor(cursor), limit=size + 1)
-    return keyset_page(found, size, _site_out)
-
-
-@router.get("/sites/{site_id}", responses=responses(404))
-def get_site(site_id: str, svc: ServicesDep, _admin: Admin) -> SiteOut:
-    return _site_out(svc.registry.site(site_id))
 
 
 @router.post("/gateways", status_code=status.HTTP_201_CREATED, responses=responses(404, 409))
@@ -192,10 +168,10 @@ def purge_dead_letters(
 
 @router.post("/shipments/{shipment_id}/rebuild", responses=responses(404))
 def rebuild_shipment(shipment_id: str, svc: ServicesDep, _admin: Admin) -> RebuiltOut:
-    """Derive a shipment's current location and visits again from the stored series, after a
-    correction (points deleted from InfluxDB, a gateway's clock put right). What is stamped
-    further ahead of now than ingest accepts (``max_clock_ahead_s``) is left out. Other
-    shipments' tags are not touched."""
+    """Derive a shipment's current location, visits and milestones again from the stored
+    series, after a correction (points deleted from InfluxDB, a gateway's clock put right).
+    What is stamped further ahead of now than ingest accepts (``max_clock_ahead_s``) is left
+    out. Other shipments' tags are not touched."""
     svc.registry.shipment(shipment_id, carrier_id=None)
     attached = svc.registry.attachments(shipment_id)
     epcs = svc.lookups.linked_epcs(
@@ -204,6 +180,7 @@ def rebuild_shipment(shipment_id: str, svc: ServicesDep, _admin: Admin) -> Rebui
     )
     until_ns = time.time_ns() + int(svc.max_clock_ahead_s * 1e9)
     done = svc.tags.rebuild_from_series(epcs, until_ns)
+    svc.rebuild_journey(shipment_id)
     return RebuiltOut(epcs=done.epcs, located=done.located, visits=done.visits)
 
 
@@ -219,18 +196,6 @@ def _key_out(k: KeyInfo) -> KeyOut:
         label=k.label,
         created_at=dt(k.created_at),
         revoked_at=dt(k.revoked_at) if k.revoked_at is not None else None,
-    )
-
-
-def _site_out(site: Site) -> SiteOut:
-    return SiteOut(
-        id=site.id,
-        name=site.name,
-        kind=site.kind,
-        lat=site.lat,
-        lon=site.lon,
-        radius_m=site.radius_m,
-        created_at=dt(site.created_at),
     )
 
 

@@ -18,6 +18,7 @@ from tagtrail_collector.errors import Forbidden
 from tagtrail_collector.metrics import Metrics
 from tagtrail_collector.projections.tags import TagProjection
 from tagtrail_collector.store.registry.dead_letters import DeadLetters
+from tagtrail_collector.store.registry.journey import JourneyReads
 from tagtrail_collector.store.registry.reads import Lookups, ShipmentReads
 from tagtrail_collector.store.registry.records import Principal, Role
 from tagtrail_collector.store.registry.registry import Registry
@@ -46,6 +47,10 @@ class Services:
     """How far ahead of this server's clock a timestamp may be (ingest's quarantine bound)."""
     broker_status: Callable[[], str | None]
     """None when the broker link is up, else why not."""
+    journey: JourneyReads
+    """Milestones, status history, lane durations."""
+    rebuild_journey: Callable[[str], object]
+    """Derive one shipment's milestones and status again (an operator's rebuild)."""
 
 
 async def services(request: Request) -> Services:

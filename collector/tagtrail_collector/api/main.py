@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import Depends, FastAPI
 
 from tagtrail_collector import __version__
-from tagtrail_collector.api import admin, ops, problems, shipments
+from tagtrail_collector.api import admin, journey, ops, problems, shipments, sites
 from tagtrail_collector.api.deps import Services, known_query
 from tagtrail_collector.api.guard import RequestGuard
 
@@ -26,7 +26,13 @@ def create_app(services: Services, *, operations: bool = True) -> FastAPI:
     )
     app.state.services = services
     problems.install(app)
-    app.state.routers = [shipments.router, admin.router, *([ops.router] if operations else [])]
+    app.state.routers = [
+        shipments.router,
+        journey.router,
+        admin.router,
+        sites.router,
+        *([ops.router] if operations else []),
+    ]
     for router in app.state.routers:
         app.include_router(router)
     app.add_middleware(

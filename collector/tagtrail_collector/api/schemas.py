@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from datetime import datetime
-from typing import Annotated, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
@@ -102,7 +102,56 @@ class ShipmentOut(_ShipmentBase):
 
 
 class StatusIn(_Body):
-    status: ShipmentStatus
+    status: ShipmentStatus = Field(
+        description="recorded as a manual change in the status history; delivered and "
+        "cancelled close the shipment (its identifiers are released)"
+    )
+
+
+class MilestoneOut(BaseModel):
+    id: str = Field(description="stable: the same milestone keeps its id when rebuilt")
+    type: Literal[
+        "arrived", "departed", "loaded", "unloaded", "crossed_border", "customs_hold",
+        "customs_released", "delivered", "exception",
+    ]  # fmt: skip
+    time: datetime
+    site: SiteRef | None = None
+    country: str | None = Field(None, description="ISO 3166-1 alpha-2 where known")
+    source: Literal["sighting", "geofence", "interpolated", "derived"] = Field(
+        description="sighting: a fixed gateway saw a tag; geofence: a vehicle's fixes; "
+        "interpolated: found along the segment across a gap in fixes; derived: from time "
+        "and rules (exceptions)"
+    )
+    biz_step: str = Field(description="CBV 2.0 business step")
+    biz_step_uri: str
+    disposition: str = Field(description="CBV 2.0 disposition")
+    disposition_uri: str
+    gateway: str | None = None
+    detail: dict[str, Any] = Field(
+        default_factory=dict,
+        description="crossed_border: from, to, accuracy_s; exception: reason and its figures",
+    )
+    recorded_at: datetime
+
+
+class StatusChangeOut(BaseModel):
+    time: datetime
+    from_status: ShipmentStatus
+    to_status: ShipmentStatus
+    cause: str = Field(description="the milestone (type and id), or manual")
+    manual: bool
+
+
+class EtaOut(BaseModel):
+    """From the lane's own history; absent when there is none (never a guess)."""
+
+    time: datetime = Field(description="the start plus the median of past transfers")
+    p90: datetime = Field(description="the start plus their 90th percentile")
+    from_site: str
+    from_event: Literal["arrived", "departed"]
+    from_time: datetime
+    transfers: int = Field(description="how many past transfers of the lane it rests on")
+    overdue: bool = Field(description="the median time has passed and it has not arrived")
 
 
 class Coordinates(BaseModel):
@@ -133,6 +182,8 @@ class LocationOut(BaseModel):
     )
     aboard_mobile_gateway: bool = False
     coordinates: Coordinates | None = None
+    status: ShipmentStatus | None = None
+    eta: EtaOut | None = Field(None, description="to the destination site, when it has history")
 
 
 class TrackingEventOut(BaseModel):
@@ -186,16 +237,56 @@ class KeyOut(BaseModel):
     revoked_at: datetime | None
 
 
-class SiteIn(_Body):
-    id: Identifier
+def _checked_gln(value: str) -> str:
+    if gs1_check_digit(value[:12]) != int(value[12]):
+        raise ValueError(f"{value} is not a GLN: its check digit should be "
+                         f"{gs1_check_digit(value[:12])}")  # fmt: skip
+    return value
+
+
+Gln = Annotated[
+    str, Field(pattern=r"^\d{13}$", examples=["8712345000004"]), AfterValidator(_checked_gln)
+]
+UnLocode = Annotated[
+    str,
+    Field(pattern=r"^[A-Z]{2}[A-Z2-9]{3}$", examples=["NLRTM"], description="UN/LOCODE"),
+]
+Country = Annotated[
+    str,
+    Field(pattern=r"^[A-Z]{2}$", examples=["NL"], description="ISO 3166-1 alpha-2"),
+]
+GeoJson = Annotated[
+    dict[str, Any],
+    Field(
+        description="a GeoJSON Polygon or MultiPolygon (or a Feature of one), [lon, lat]",
+        examples=[{"type": "Polygon", "coordinates": [
+            [[4.04, 51.94], [4.06, 51.94], [4.06, 51.96], [4.04, 51.96], [4.04, 51.94]]]}],
+    ),
+]  # fmt: skip
+
+
+class _SiteFields(_Body):
     name: Annotated[Text, Field(max_length=200, examples=["Port of Rotterdam gate 3"])]
     kind: SiteKind
     lat: Annotated[float, Field(ge=-90, le=90)] | None = None
     lon: Annotated[float, Field(ge=-180, le=180)] | None = None
-    radius_m: Annotated[float, Field(gt=0, le=100_000)] | None = None
+    radius_m: Annotated[float, Field(gt=0, le=100_000)] | None = Field(
+        None, description="with lat and lon: a circular geofence of this radius"
+    )
+    geofence: GeoJson | None = Field(None, description="a polygon geofence (wins over radius_m)")
+    unlocode: UnLocode | None = None
+    gln: Gln | None = Field(None, description="GS1 Global Location Number of the site")
+    country: Country | None = Field(
+        None, description="left out: found from the coordinates or the geofence"
+    )
+    confirm_fixes: Annotated[int, Field(ge=1, le=100)] | None = Field(
+        None, description="this site's own [journey] confirm_fixes"
+    )
+    confirm_s: Annotated[float, Field(gt=0, le=86_400)] | None = None
+    margin_m: Annotated[float, Field(ge=0, le=5000)] | None = None
 
     @model_validator(mode="after")
-    def _both_coordinates(self) -> SiteIn:
+    def _both_coordinates(self) -> _SiteFields:
         if (self.lat is None) != (self.lon is None):
             raise ValueError("lat and lon go together: give both or neither")
         if self.radius_m is not None and self.lat is None:
@@ -203,8 +294,40 @@ class SiteIn(_Body):
         return self
 
 
-class SiteOut(SiteIn):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+class SiteIn(_SiteFields):
+    id: Identifier
+
+
+class SitePatch(_Body):
+    """The fields to change; a field set to null is cleared."""
+
+    name: Annotated[Text, Field(max_length=200)] | None = None
+    kind: SiteKind | None = None
+    lat: Annotated[float, Field(ge=-90, le=90)] | None = None
+    lon: Annotated[float, Field(ge=-180, le=180)] | None = None
+    radius_m: Annotated[float, Field(gt=0, le=100_000)] | None = None
+    unlocode: UnLocode | None = None
+    gln: Gln | None = None
+    country: Country | None = None
+    confirm_fixes: Annotated[int, Field(ge=1, le=100)] | None = None
+    confirm_s: Annotated[float, Field(gt=0, le=86_400)] | None = None
+    margin_m: Annotated[float, Field(ge=0, le=5000)] | None = None
+
+
+class SiteOut(BaseModel):
+    id: str
+    name: str
+    kind: SiteKind
+    lat: float | None
+    lon: float | None
+    radius_m: float | None
+    geofence: dict[str, Any] | None
+    unlocode: str | None
+    gln: str | None
+    country: str | None
+    confirm_fixes: int | None
+    confirm_s: float | None
+    margin_m: float | None
     created_at: datetime
 
 

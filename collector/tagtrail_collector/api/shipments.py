@@ -41,7 +41,8 @@ from tagtrail_collector.api.views import (
     tracking_events,
 )
 from tagtrail_collector.errors import BadCursor, InvalidRequest, NotFound
-from tagtrail_collector.store.registry.records import Shipment
+from tagtrail_collector.store.registry.records import Shipment, ShipmentStatus
+from tagtrail_collector.store.registry.registry import ShipmentFilter
 from tagtrail_collector.store.series.queries import TrackPoint
 
 router = APIRouter(prefix="/v1", tags=["carriers"], responses=responses(400, 401, 403, 422, 503))
@@ -69,13 +70,31 @@ def register_shipment(body: ShipmentIn, svc: ServicesDep, carrier: CarrierId) ->
 
 
 @router.get("/shipments")
-def list_shipments(
-    svc: ServicesDep, carrier: CarrierId, cursor: Cursor = None, limit: Limit = None
+def list_shipments(  # noqa: PLR0917 (FastAPI passes query parameters by name)
+    svc: ServicesDep,
+    carrier: CarrierId,
+    cursor: Cursor = None,
+    limit: Limit = None,
+    status: ShipmentStatus | None = None,
+    reference: Annotated[str | None, Query(max_length=200)] = None,
+    sscc: Annotated[str | None, Query(pattern=r"^\d{18}$")] = None,
+    epc: Annotated[str | None, Query(pattern=r"^(?:[0-9A-Fa-f]{4}){1,31}$")] = None,
+    destination: Annotated[str | None, Query(max_length=64)] = None,
+    created_from: Annotated[datetime | None, Query(description="created at or after")] = None,
+    created_to: Annotated[datetime | None, Query(description="created before")] = None,
 ) -> Page[ShipmentSummaryOut]:
     """The carrier's shipments, oldest first (ids sort by creation), with how many EPCs each
-    has (``GET /v1/shipments/{id}`` lists them)."""
+    has (``GET /v1/shipments/{id}`` lists them); narrowed by any of the filters: status,
+    exact reference, SSCC, one of its EPCs, destination site, creation time range."""
     size = limit or svc.settings.page_size
-    found = svc.registry.shipments(carrier, after=string_cursor(cursor), limit=size + 1)
+    filters = ShipmentFilter(
+        status=status, reference=reference, sscc=sscc, epc=epc, destination=destination,
+        created_from=instant_ns("created_from", created_from) if created_from else None,
+        created_to=instant_ns("created_to", created_to) if created_to else None,
+    )  # fmt: skip
+    found = svc.registry.shipments(
+        carrier, after=string_cursor(cursor), limit=size + 1, filters=filters
+    )
     shown = found[:size]
     items = [shipment_summary_out(shipment, count) for shipment, count in shown]
     return page(items, shown[-1][0].id if shown else None, more=len(found) > size)

@@ -11,14 +11,19 @@ from tagtrail_collector.api.deps import Services
 from tagtrail_collector.api.schemas import (
     Coordinates,
     DeadLetterOut,
+    EtaOut,
     LocationOut,
+    MilestoneOut,
     ShipmentOut,
     ShipmentSummaryOut,
     SiteRef,
     TrackingEventOut,
 )
 from tagtrail_collector.errors import InvalidRequest
+from tagtrail_collector.journey import eta
+from tagtrail_collector.journey.milestones import Milestone
 from tagtrail_collector.projections.model import merge_visits
+from tagtrail_collector.store.registry.journey import StoredMilestone
 from tagtrail_collector.store.registry.records import (
     DeadLetter,
     Shipment,
@@ -81,7 +86,10 @@ def location_out(svc: Services, shipment: Shipment) -> LocationOut:
     elsewhere the sighting."""
     seen = svc.reads.location(shipment.id)
     if seen is None:
-        return LocationOut(shipment_id=shipment.id, located=False)
+        return LocationOut(
+            shipment_id=shipment.id, located=False, status=shipment.status,
+            eta=eta_out(svc, shipment),
+        )  # fmt: skip
     gateway = svc.directory.gateway(seen.gateway)
     mobile = gateway.mobile if gateway is not None else seen.lat is not None
     aboard = mobile and seen.event != "depart"
@@ -104,6 +112,8 @@ def location_out(svc: Services, shipment: Shipment) -> LocationOut:
         stale=evidence > svc.settings.stale_after_s,
         aboard_mobile_gateway=aboard,
         coordinates=coordinates,
+        status=shipment.status,
+        eta=eta_out(svc, shipment),
     )
 
 
@@ -134,6 +144,36 @@ def _site_coordinates(svc: Services, site_id: str) -> Coordinates | None:
     if site is None or site.lat is None or site.lon is None:
         return None
     return Coordinates(lat=site.lat, lon=site.lon, source="site")
+
+
+def milestone_out(svc: Services, m: StoredMilestone) -> MilestoneOut:
+    return MilestoneOut(
+        id=m.id, type=m.type,  # type: ignore[arg-type]
+        time=dt(m.time_ns), site=None if m.site_id is None else site_ref(svc, m.site_id),
+        country=m.country, source=m.source,  # type: ignore[arg-type]
+        biz_step=m.biz_step, biz_step_uri=f"urn:epcglobal:cbv:bizstep:{m.biz_step}",
+        disposition=m.disposition, disposition_uri=f"urn:epcglobal:cbv:disp:{m.disposition}",
+        gateway=m.gateway_id, detail=m.detail, recorded_at=dt(m.recorded_at),
+    )  # fmt: skip
+
+
+def eta_out(svc: Services, shipment: Shipment) -> EtaOut | None:
+    """The ETA to the destination from the lane's history (none without history)."""
+    stored = svc.journey.milestones(shipment.id, limit=10_000)
+    milestones = [Milestone(m.type, m.time_ns, m.source, m.site_id) for m in stored]
+    found = eta.estimate(
+        milestones,
+        shipment.destination_site,
+        lambda site, event, to: svc.journey.lane(site, event, to, besides=shipment.id),
+    )
+    if found is None:
+        return None
+    return EtaOut(
+        time=dt(found.time_ns), p90=dt(found.p90_ns), from_site=found.from_site,
+        from_event=found.from_event,  # type: ignore[arg-type]
+        from_time=dt(found.from_time_ns), transfers=found.transfers,
+        overdue=found.time_ns < time.time_ns(),
+    )  # fmt: skip
 
 
 def tracking_events(svc: Services, visits: list[Visit]) -> list[TrackingEventOut]:

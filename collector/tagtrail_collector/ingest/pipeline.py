@@ -120,11 +120,14 @@ class Pipeline:
         series: Stage[_Write] = Stage(
             "influx", lambda write: registry.put((write, self._write_series(write, stop)))
         )
+        last = time.monotonic()
         try:
             while not stop.is_set():
                 works = self._gather(stop)
-                if works:
+                if works or time.monotonic() - last >= self.settings.tick_s:
+                    # An empty write is a tick: the projections do what time alone brings.
                     series.put(_Write.of(works))
+                    last = time.monotonic()
         except StageStopped:
             pass
         finally:
@@ -145,8 +148,6 @@ class Pipeline:
             try:
                 received = self.inbox.get(timeout=timeout)
             except queue.Empty:
-                if deadline is None:
-                    continue
                 break
             deadline = deadline or time.monotonic() + self.settings.batch_max_delay_s
             work = decode(
@@ -199,6 +200,8 @@ class Pipeline:
         stop: threading.Event,
     ) -> list[Reject]:
         """Write to InfluxDB; the points it refuses for good come back as dead letters."""
+        if not batches and not statuses:
+            return []
         now_ns = time.time_ns()
         result, refused = self._retry(
             "influx", stop, lambda: self.series.write(batches, statuses, now_ns=now_ns)

@@ -22,7 +22,18 @@ from typing import Literal, Protocol
 from tagtrail_collector.store.registry.records import GatewayPosition, Sighting
 
 ChangeKind = Literal[
-    "visit_opened", "visit_closed", "visits_rebuilt", "gateway_moved", "gateway_state"
+    "visit_opened",
+    "visit_closed",
+    "visits_rebuilt",
+    "gateway_moved",
+    "gateway_state",
+    "geofence_entered",
+    "geofence_exited",
+    "border_crossed",
+    "geofence_replayed",
+    "milestone",
+    "milestones_rebuilt",
+    "status_changed",
 ]
 
 

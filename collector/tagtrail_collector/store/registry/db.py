@@ -90,12 +90,45 @@ def _identifiers(conn: Connection) -> None:
         conn.execute(insert(schema.shipment_identifiers), rows)
 
 
+@migration(3, "journey")
+def _journey(conn: Connection) -> None:
+    """Sites get geofences, codes and tracker rules; shipments a closing time; the journey's
+    tables. Site kind ``border`` is now ``border_crossing``; status ``in-transit`` is
+    ``in_transit``."""
+    _add_missing_columns(conn, schema.sites)
+    _add_missing_columns(conn, schema.shipments)
+    conn.execute(text("UPDATE sites SET kind = 'border_crossing' WHERE kind = 'border'"))
+    conn.execute(text("UPDATE shipments SET status = 'in_transit' WHERE status = 'in-transit'"))
+    conn.execute(
+        text(
+            "UPDATE shipments SET closed_at = COALESCE((SELECT MAX(released_at) FROM"
+            " shipment_identifiers WHERE shipment_id = shipments.id), created_at)"
+            " WHERE status IN ('delivered', 'cancelled') AND closed_at IS NULL"
+        )
+    )
+    for table in (
+        schema.geofence_events, schema.geofence_states, schema.geofence_dirty, schema.milestones,
+        schema.status_history, schema.lane_transfers, schema.journey_marks, schema.journey_due,
+    ):  # fmt: skip
+        table.create(conn, checkfirst=True)
+
+
+def _add_missing_columns(conn: Connection, table: Table) -> None:
+    """ALTER TABLE ... ADD COLUMN for the table's nullable columns the database lacks."""
+    present = {c["name"] for c in inspect(conn).get_columns(table.name)}
+    for column in table.columns:
+        if column.name not in present:
+            kind = column.type.compile(dialect=conn.dialect)
+            conn.exec_driver_sql(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}')
+
+
 def _drop_sscc_unique(conn: Connection) -> None:
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql("ALTER TABLE shipments DROP CONSTRAINT IF EXISTS shipments_sscc_key")
         return
     # SQLite cannot drop a column's UNIQUE: the table is built again (nothing references it now).
-    columns = ", ".join(c.name for c in schema.shipments.columns)
+    present = {c["name"] for c in inspect(conn).get_columns("shipments")}
+    columns = ", ".join(c.name for c in schema.shipments.columns if c.name in present)
     conn.exec_driver_sql("ALTER TABLE shipments RENAME TO shipments_v1")
     schema.shipments.create(conn)
     conn.exec_driver_sql(
@@ -212,7 +245,10 @@ def execute_many(
         conn.exec_driver_sql(compiled.string, [tuple(row[n] for n in names) for row in rows])
 
 
-def upsert(conn: Connection, table: Table, key: str, *, newer: Callable[[Any, Any], Any]) -> Insert:
+def upsert(
+    conn: Connection, table: Table, key: str | tuple[str, ...], *,
+    newer: Callable[[Any, Any], Any],
+) -> Insert:  # fmt: skip
     """INSERT ... ON CONFLICT (key) DO UPDATE ... WHERE newer(excluded, current).
 
     Executed with a list of rows (executemany): one statement, compiled once and cached.
@@ -225,8 +261,9 @@ def upsert(conn: Connection, table: Table, key: str, *, newer: Callable[[Any, An
     else:
         raise NotImplementedError(f"registry on {dialect} is not supported (SQLite, PostgreSQL)")
     excluded = stmt.excluded
-    columns = {c.name: excluded[c.name] for c in table.columns if c.name != key}
+    keys = (key,) if isinstance(key, str) else key
+    columns = {c.name: excluded[c.name] for c in table.columns if c.name not in keys}
     upsert: Insert = stmt.on_conflict_do_update(
-        index_elements=[table.c[key]], set_=columns, where=newer(excluded, table.c)
+        index_elements=[table.c[k] for k in keys], set_=columns, where=newer(excluded, table.c)
     )
     return upsert

@@ -13,22 +13,36 @@ class Role(StrEnum):
 
 
 class SiteKind(StrEnum):
+    """The hand-overs a shipment passes; a vehicle is a site that moves (its gateways are
+    mobile)."""
+
     PORT = "port"
+    TERMINAL = "terminal"
     WAREHOUSE = "warehouse"
+    BONDED_WAREHOUSE = "bonded_warehouse"
+    CUSTOMS = "customs"
+    BORDER_CROSSING = "border_crossing"
     YARD = "yard"
+    DISTRIBUTION_CENTRE = "distribution_centre"
     VEHICLE = "vehicle"
-    BORDER = "border"
 
 
 class ShipmentStatus(StrEnum):
+    """registered -> in_transit -> at_site / held -> delivered, with exception beside them
+    (``journey/status.py`` holds the allowed transitions); cancelled by the carrier."""
+
     REGISTERED = "registered"
-    IN_TRANSIT = "in-transit"
+    IN_TRANSIT = "in_transit"
+    AT_SITE = "at_site"
+    HELD = "held"
+    EXCEPTION = "exception"
     DELIVERED = "delivered"
     CANCELLED = "cancelled"
 
     @property
     def closed(self) -> bool:
-        """A closed shipment has released its identifiers (they may be attached again)."""
+        """Set by a carrier, these close a shipment: its identifiers are released (they may be
+        attached again). Derived from milestones, ``delivered`` closes nothing."""
         return self in (ShipmentStatus.DELIVERED, ShipmentStatus.CANCELLED)
 
 
@@ -67,6 +81,21 @@ class Site:
     lon: float | None
     radius_m: float | None
     created_at: int
+    geofence: str | None = None  # GeoJSON text
+    unlocode: str | None = None
+    gln: str | None = None
+    country: str | None = None
+    confirm_fixes: int | None = None
+    confirm_s: float | None = None
+    margin_m: float | None = None
+    updated_at: int | None = None
+
+    @property
+    def fenced(self) -> bool:
+        """Whether the site has a geofence (a polygon, or coordinates with a radius)."""
+        return self.geofence is not None or (
+            self.lat is not None and self.lon is not None and self.radius_m is not None
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +126,7 @@ class Shipment:
     sscc: str | None
     created_at: int
     epcs: tuple[str, ...] = ()
+    closed_at: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,9 +8,10 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any, Final
 
-from sqlalchemy import Connection, Engine, and_, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from tagtrail_collector.errors import AuthError, Conflict, NotFound
@@ -145,10 +146,29 @@ class Registry:
         lat: float | None = None,
         lon: float | None = None,
         radius_m: float | None = None,
+        **more: Any,  # noqa: ANN401 (Site's optional fields: geofence, unlocode, gln, ...)
     ) -> Site:
-        site = Site(site_id, name, kind, lat, lon, radius_m, time.time_ns())
+        """A site; ``more`` sets Site's optional fields (``geofence`` as GeoJSON text)."""
+        now = time.time_ns()
+        site = Site(site_id, name, kind, lat, lon, radius_m, now, **{**more, "updated_at": now})
         self._insert(schema.sites, _fields(site), what=f"site {site_id!r}")
         return site
+
+    def update_site(self, site_id: str, **changes: Any) -> Site:  # noqa: ANN401
+        """Change a site's fields (``None`` clears an optional one); the id stays."""
+        unknown = set(changes) - set(Site.__slots__) - {"id", "created_at", "updated_at"}
+        if unknown or not changes:
+            raise ValueError(f"not site fields: {sorted(unknown)}")
+        table = schema.sites
+        with translated(), self.engine.begin() as conn:
+            done = conn.execute(
+                update(table)
+                .where(table.c.id == site_id)
+                .values(**changes, updated_at=time.time_ns())
+            )
+        if not done.rowcount:
+            raise NotFound(f"no site {site_id!r}")
+        return self.site(site_id)
 
     def site(self, site_id: str) -> Site:
         return _site(self._get(schema.sites, schema.sites.c.id, site_id, what="site"))
@@ -278,9 +298,15 @@ class Registry:
             return [Attachment(*row) for row in conn.execute(query)]
 
     def shipments(
-        self, carrier_id: str | None, *, after: str | None = None, limit: int = 100
+        self,
+        carrier_id: str | None,
+        *,
+        after: str | None = None,
+        limit: int = 100,
+        filters: ShipmentFilter | None = None,
     ) -> list[tuple[Shipment, int]]:
-        """A page of shipments (ids sort by creation), each with how many EPCs it has."""
+        """A page of shipments (ids sort by creation), each with how many EPCs it has; only
+        those matching every given filter."""
         s, i = schema.shipments, schema.shipment_identifiers
         epc_count = (
             select(func.count())
@@ -292,6 +318,8 @@ class Registry:
             query = query.where(s.c.carrier_id == carrier_id)
         if after is not None:
             query = query.where(s.c.id > after)
+        if filters is not None:
+            query = query.where(*filters.conditions())
         with translated(), self.reader.connect() as conn:
             rows = [row_dict(row) for row in conn.execute(query)]
         return [(_shipment({k: v for k, v in r.items() if k != "epc_count"}, ()), r["epc_count"])
@@ -300,21 +328,23 @@ class Registry:
     def set_shipment_status(
         self, shipment_id: str, status: ShipmentStatus, *, carrier_id: str | None
     ) -> Shipment:
-        """Change the status; closing (delivered, cancelled) releases the identifiers, and a
-        closed shipment stays closed (its tags may belong to another shipment by now)."""
+        """A carrier's status change, recorded as manual in the status history. Delivered and
+        cancelled close the shipment: its identifiers are released, and a closed shipment stays
+        closed (its tags may belong to another shipment by now)."""
         current = self.shipment(shipment_id, carrier_id=carrier_id)
-        if current.status.closed and not status.closed:
+        if current.closed_at is not None:
+            if status is current.status:
+                return current
             raise Conflict(
-                f"shipment {shipment_id} is {current.status}: its identifiers were released;"
-                " register a new shipment"
+                f"shipment {shipment_id} is closed ({current.status}): its identifiers were"
+                " released; register a new shipment"
             )
         now = time.time_ns()
-        i = schema.shipment_identifiers
+        i, s = schema.shipment_identifiers, schema.shipments
         with translated(), self.engine.begin() as conn:
+            closing = {"closed_at": now} if status.closed else {}
             conn.execute(
-                update(schema.shipments)
-                .where(schema.shipments.c.id == shipment_id)
-                .values(status=status.value)
+                update(s).where(s.c.id == shipment_id).values(status=status.value, **closing)
             )
             if status.closed:
                 conn.execute(
@@ -322,6 +352,13 @@ class Registry:
                     .where(i.c.shipment_id == shipment_id, i.c.released_at.is_(None))
                     .values(released_at=now)
                 )
+            if status is not current.status:
+                conn.execute(
+                    insert(schema.status_history).values(
+                        shipment_id=shipment_id, time_ns=now, from_status=current.status.value,
+                        to_status=status.value, cause="manual", manual=True, recorded_at=now,
+                    )
+                )  # fmt: skip
         return self.shipment(shipment_id, carrier_id=carrier_id)
 
     # helpers
@@ -352,6 +389,39 @@ class Registry:
             query = query.where(column > after)
         with translated(), self.reader.connect() as conn:
             return [row_dict(row) for row in conn.execute(query)]
+
+
+@dataclass(frozen=True, slots=True)
+class ShipmentFilter:
+    """What a list of shipments may be narrowed to (each None: not narrowed)."""
+
+    status: ShipmentStatus | None = None
+    reference: str | None = None  # exact
+    sscc: str | None = None  # the shipment's SSCC, or one of its identifiers
+    epc: str | None = None  # one of its identifiers (as registered)
+    destination: str | None = None
+    created_from: int | None = None
+    created_to: int | None = None
+
+    def conditions(self) -> list[Any]:
+        s, i = schema.shipments, schema.shipment_identifiers
+        found: list[Any] = []
+        if self.status is not None:
+            found.append(s.c.status == self.status.value)
+        if self.reference is not None:
+            found.append(s.c.reference == self.reference)
+        if self.destination is not None:
+            found.append(s.c.destination_site == self.destination)
+        if self.created_from is not None:
+            found.append(s.c.created_at >= self.created_from)
+        if self.created_to is not None:
+            found.append(s.c.created_at < self.created_to)
+        if self.sscc is not None:
+            held = select(i.c.shipment_id).where(i.c.sscc == self.sscc)
+            found.append(or_(s.c.sscc == self.sscc, s.c.id.in_(held)))
+        if self.epc is not None:
+            found.append(s.c.id.in_(select(i.c.shipment_id).where(i.c.epc == self.epc.upper())))
+        return found
 
 
 def _limit(limit: int) -> int:

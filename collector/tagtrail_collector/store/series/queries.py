@@ -19,6 +19,9 @@ _ID: Final = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 _EPCS_PER_QUERY: Final = 500
 
 
+_PAGE: Final = 10_000
+
+
 @dataclass(frozen=True, slots=True)
 class TrackPoint:
     time_ns: int
@@ -130,6 +133,29 @@ class Series:
             for series in self.influx.query(q)
             for row in series.rows()
         ]
+
+    def positions(
+        self, gateway: str, after_ns: int, until_ns: int
+    ) -> list[tuple[int, float, float, float | None]]:
+        """A gateway's fixes (time_ns, lat, lon, hdop) in (after_ns, until_ns], in time order,
+        read in pages of 10,000."""
+        found: list[tuple[int, float, float, float | None]] = []
+        while True:
+            q = (
+                'SELECT "lat", "lon", "hdop" FROM "position" '  # noqa: S608
+                f"WHERE \"gateway\" = '{_gateway(gateway)}' AND time > {int(after_ns)} "
+                f"AND time <= {int(until_ns)} ORDER BY time ASC LIMIT {_PAGE}"
+            )
+            page = [
+                (int(row["time"]), float(row["lat"]), float(row["lon"]),
+                 None if row.get("hdop") is None else float(row["hdop"]))
+                for series in self.influx.query(q)
+                for row in series.rows()
+            ]  # fmt: skip
+            found += page
+            if len(page) < _PAGE:
+                return found
+            after_ns = page[-1][0]
 
 
 def _sighting(row: dict[str, Any]) -> Sighting:
