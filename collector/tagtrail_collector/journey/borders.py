@@ -62,6 +62,10 @@ class Borders:
         """The country at a position; None at sea (or off the map's coastline)."""
         return self.countries_of([(lat, lon)])[0]
 
+    def whole_tile(self, lat: float, lon: float) -> bool:
+        """Whether the position's tile lies wholly inside one country (no border near)."""
+        return (math.floor(lon / _TILE_DEG), math.floor(lat / _TILE_DEG)) in self._full
+
     def countries_of(self, positions: Sequence[tuple[float, float]]) -> list[Country | None]:
         """Countries of many positions at once (one index query for the lot)."""
         found: list[Country | None] = [None] * len(positions)
