@@ -166,7 +166,7 @@ def derive(inputs: Inputs) -> Journey:
     walk = _Walk(inputs)
     walk.run()
     found = walk.out + _impossible_travel(inputs) + walk.split()
-    found.sort(key=lambda m: (m.time_ns, TYPES.index(m.type), m.site or "", m.detail))
+    found.sort(key=lambda m: m.time_ns)  # stable: at one time, the walk's own order
     due = [d for d in walk.due if d > inputs.now_ns]
     return Journey(tuple(found), min(due) if due else None)
 

@@ -1,0 +1,205 @@
+"""The journey through the real broker, InfluxDB and collector: milestones in order with their
+sites, countries and bizSteps, the status history, the same milestones from shuffled and
+repeated batches, and from a truck that was offline across the border."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tagtrail_collector.service import Collector
+from tagtrail_testbed.api import serve_api
+from tagtrail_testbed.journey import DC, PORT, TRUCK, Batch, Fleet, batches, register
+from tagtrail_testbed.mosquitto import Broker
+
+JOURNEY = [
+    ("arrived", PORT, "sighting"),
+    ("loaded", TRUCK, "sighting"),
+    ("departed", PORT, "geofence"),
+    ("crossed_border", None, "geofence"),
+    ("arrived", DC, "geofence"),
+    ("unloaded", TRUCK, "sighting"),
+    ("delivered", DC, "sighting"),
+]
+FAST = {"journey": {"replay_after_s": 0.5}, "ingest": {"tick_s": 0.2}}
+
+
+@pytest.fixture
+def journey(
+    collector_factory: Callable[..., Collector], mosquitto: Broker, tmp_path: Path
+) -> Iterator[Callable[[str], tuple[httpx.Client, str, Fleet]]]:
+    """A fresh registry with the journey's sites and shipment, its collector, an API client
+    with the carrier's key, and the fleet of fake gateways."""
+    opened: list[Any] = []
+
+    def start(name: str) -> tuple[httpx.Client, str, Fleet]:
+        collector = collector_factory(registry_path=tmp_path / f"{name}.db", **FAST)
+        attached = int((datetime.now(UTC) - timedelta(hours=4)).timestamp() * 1e9)
+        key, shipment = register(collector.registry, attached_at_ns=attached)
+        serving = serve_api(collector)
+        base = serving.__enter__()
+        client = httpx.Client(base_url=base, headers={"X-API-Key": key}, timeout=10)
+        fleet = Fleet("127.0.0.1", mosquitto.port)
+        opened.append((serving, client, fleet))
+        return client, shipment, fleet
+
+    yield start
+    for serving, client, fleet in opened:
+        fleet.close()
+        client.close()
+        serving.__exit__(None, None, None)
+
+
+def milestones(api: httpx.Client, shipment: str) -> list[dict[str, Any]]:
+    found, cursor = [], None
+    while True:
+        page = api.get(
+            f"/v1/shipments/{shipment}/milestones",
+            params={"limit": 3, **({"cursor": cursor} if cursor else {})},
+        ).json()
+        found += page["items"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return found
+
+
+def settled(
+    api: httpx.Client, shipment: str, count: int, timeout: float = 60
+) -> list[dict[str, Any]]:
+    """The milestones once there are ``count`` and they stay the same for two seconds."""
+    last: list[dict[str, Any]] = []
+    stable_since = time.monotonic()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        now = milestones(api, shipment)
+        if now != last:
+            last, stable_since = now, time.monotonic()
+        elif len(now) >= count and time.monotonic() - stable_since > 2:
+            return now
+        time.sleep(0.2)
+    return last
+
+
+def shape(found: list[dict[str, Any]]) -> list[tuple[str, str | None, str]]:
+    return [(m["type"], (m["site"] or {}).get("id"), m["source"]) for m in found]
+
+
+def t0() -> datetime:
+    return datetime.now(UTC) - timedelta(hours=2)
+
+
+def test_a_pallet_from_the_terminal_gate_across_the_border_to_the_distribution_centre(
+    journey: Callable[[str], tuple[httpx.Client, str, Fleet]],
+) -> None:
+    api, shipment, fleet = journey("inorder")
+    start = t0()
+    fleet.send(batches(start))
+    assert fleet.wait_acked()
+    found = settled(api, shipment, len(JOURNEY))
+    assert shape(found) == JOURNEY
+    times = [m["time"] for m in found]
+    assert times == sorted(times)
+    crossing = found[3]
+    assert crossing["detail"]["from"] == "NL"
+    assert crossing["detail"]["to"] == "DE"
+    assert crossing["country"] == "DE"
+    assert crossing["biz_step"] == "transporting"
+    assert [m["country"] for m in found if m["site"] and m["site"]["id"] in (PORT, DC)] == [
+        "NL",
+        "NL",
+        "DE",
+        "DE",
+    ]
+    steps = {m["type"]: m["biz_step_uri"] for m in found}
+    assert steps["arrived"] == "urn:epcglobal:cbv:bizstep:arriving"
+    assert steps["loaded"] == "urn:epcglobal:cbv:bizstep:loading"
+    assert steps["departed"] == "urn:epcglobal:cbv:bizstep:departing"
+    assert steps["delivered"] == "urn:epcglobal:cbv:bizstep:receiving"
+    # the border lies about 5.5 km down the road from the gate: after leaving the fence
+    departed = datetime.fromisoformat(found[2]["time"])
+    crossed = datetime.fromisoformat(crossing["time"])
+    assert 60 < (crossed - departed).total_seconds() < 240
+    history = api.get(f"/v1/shipments/{shipment}/status-history").json()
+    assert [(h["from_status"], h["to_status"]) for h in history] == [
+        ("registered", "at_site"),
+        ("at_site", "in_transit"),
+        ("in_transit", "at_site"),
+        ("at_site", "delivered"),
+    ]
+    assert all(not h["manual"] for h in history)
+    where = api.get(f"/v1/shipments/{shipment}/location").json()
+    assert where["status"] == "delivered"
+    assert where["eta"] is None  # delivered: no ETA
+    listed = api.get("/v1/shipments", params={"status": "delivered"}).json()["items"]
+    assert [s["id"] for s in listed] == [shipment]
+    assert api.get("/v1/shipments", params={"status": "in_transit"}).json()["items"] == []
+    assert api.get("/v1/shipments", params={"destination": DC}).json()["items"][0]["id"] == shipment
+
+
+def test_shuffled_and_repeated_batches_give_the_same_milestones(
+    journey: Callable[[str], tuple[httpx.Client, str, Fleet]],
+) -> None:
+    start = t0()
+    sends = batches(start)
+    api, shipment, fleet = journey("reference")
+    fleet.send(sends)
+    assert fleet.wait_acked()
+    reference = settled(api, shipment, len(JOURNEY))
+    assert shape(reference) == JOURNEY
+    rng = random.Random(17)
+    again, other, fleet2 = journey("shuffled")
+    for _ in range(2):  # in any order, twice
+        shuffled = sends[:]
+        rng.shuffle(shuffled)
+        fleet2.send(shuffled)
+        assert fleet2.wait_acked()
+    replayed = settled(again, other, len(JOURNEY))
+
+    def key(m: dict[str, Any]) -> tuple[Any, ...]:
+        return (m["type"], (m["site"] or {}).get("id"), m["time"], m["source"], m["detail"])
+
+    assert [key(m) for m in replayed] == [key(m) for m in reference]
+    ids = [m["id"] for m in milestones(again, other)]
+    assert len(ids) == len(set(ids))
+
+
+def test_a_truck_offline_across_the_border_sends_its_backlog_late(
+    journey: Callable[[str], tuple[httpx.Client, str, Fleet]],
+) -> None:
+    """The truck's gateway lost the network from leaving the gate to after the border: its
+    fixes of that stretch arrive after the newer ones. The same milestones, measured."""
+    start = t0()
+    sends = batches(start)
+    api, shipment, fleet = journey("backlog")
+    backlog = [b for b in sends if b.kind == "pos" and 150 <= b.at_s < 420]
+    live = [b for b in sends if b not in backlog]
+    fleet.send(live)
+    assert fleet.wait_acked()
+    fleet.send(backlog)
+    assert fleet.wait_acked()
+    assert shape(settled(api, shipment, len(JOURNEY))) == JOURNEY
+
+
+def test_a_truck_without_fixes_across_the_border_gets_them_interpolated(
+    journey: Callable[[str], tuple[httpx.Client, str, Fleet]],
+) -> None:
+    """The truck's gateway was off from just before the gate fence to after the border: the
+    departure and the crossing are found on the segment across the gap, marked interpolated."""
+    start = t0()
+    api, shipment, fleet = journey("gap")
+    sends: list[Batch] = batches(start, gps_off=(170.0, 420.0))
+    fleet.send(sends)
+    assert fleet.wait_acked()
+    found = settled(api, shipment, len(JOURNEY))
+    assert [t for t, _, _ in shape(found)] == [t for t, _, _ in JOURNEY]
+    by_type = {m["type"]: m for m in found}
+    assert by_type["departed"]["source"] == "interpolated"
+    assert by_type["crossed_border"]["source"] == "interpolated"
+    assert by_type["crossed_border"]["detail"]["accuracy_s"] >= 200
