@@ -45,7 +45,7 @@ def test_tiles_answer_as_the_polygons_they_were_cut_from() -> None:
     found = again.countries_of(points)
     for (lat, lon), country in zip(points, found, strict=True):
         point = shapely.Point(lon, lat)
-        owners = [c.code for c, shape in shapes if shape.covers(point)]
+        owners: list[str | None] = [c.code for c, shape in shapes if shape.covers(point)]
         assert (country.code if country else None) in (owners or [None]), (lat, lon)
 
 
