@@ -42,6 +42,7 @@ from tagtrail_collector.store.registry.db import connect
 from tagtrail_collector.store.registry.records import Role, SiteKind
 from tagtrail_collector.store.registry.registry import Registry
 from tagtrail_edge.config import EdgeConfig
+from tagtrail_hardware.nmea.simulator import VENLO_TO_STRAELEN, Leg
 from tagtrail_protocol.settings import dump_toml
 
 HERE = Path(__file__).resolve().parent
@@ -51,19 +52,39 @@ INFLUXD = os.environ.get("TAGTRAIL_INFLUXD", "/usr/bin/influxd")
 HOST = "127.0.0.1"
 PREFERRED_PORTS = {"broker": 18883, "influx_http": 18086, "influx_rpc": 18088, "api": 18080}
 # Stopped in this order (the reverse of starting).
-SERVICES = ("gateway-truck-17", "gateway-gate-3", "devices", "collector", "influxd", "mosquitto")
+GATEWAYS = ("gate-3", "truck-17", "dock-1")
+SERVICES = (
+    "gateway-dock-1", "gateway-truck-17", "gateway-gate-3", "devices", "collector", "influxd",
+    "mosquitto",
+)  # fmt: skip
 WAIT_FOR_DATA_S = 180.0
 
-PORT = ("port-rtm", "Port of Rotterdam, gate 3", SiteKind.PORT, 51.9496, 4.1453)
-WAREHOUSE = ("wh-botlek", "Botlek bonded warehouse", SiteKind.WAREHOUSE, 51.8856, 4.2869)
+# The demo sites: a terminal gate in Venlo (NL) and a distribution centre across the border in
+# Straelen (DE), on the road of tagtrail_hardware.nmea.simulator.VENLO_TO_STRAELEN.
+PORT = ("port-venlo", "Venlo container terminal, gate 3 (demo)", SiteKind.PORT, 51.3880, 6.1630)
+WAREHOUSE = (
+    "dc-straelen", "Straelen distribution centre (demo)", SiteKind.DISTRIBUTION_CENTRE, 51.3975,
+    6.2450,
+)  # fmt: skip
 TRUCK = ("truck-17", "Truck 17 (NL-BX-17)", SiteKind.VEHICLE, None, None)
+FENCES = {PORT[0]: 400.0, WAREHOUSE[0]: 300.0}  # geofence radius, metres
 CARRIER = ("demo-freight", "Demo Freight BV")
 # SGTIN-96 tags of the shipment waiting at the port gate (GTIN 08712345123457, serials 1001-1003).
 GATE_TAGS = ("303613C2640C0E40000003E9", "303613C2640C0E40000003EA", "303613C2640C0E40000003EB")
 # An SSCC-96 tag (SSCC 087123450000000424): its shipment is registered by SSCC only.
 SSCC_TAG, SSCC = "31D613C2640000002A000000", "087123450000000424"
-# The truck's cargo (serials 2001-2002).
-TRUCK_TAGS = ("303613C2640C0E40000007D1", "303613C2640C0E40000007D2")
+# Pallets that travel to Straelen one after the other (serials 2001-2002, 2011-2012, 2021-2022).
+PALLETS = (
+    ("303613C2640C0E40000007D1", "303613C2640C0E40000007D2"),
+    ("303613C2640C0E40000007DB", "303613C2640C0E40000007DC"),
+    ("303613C2640C0E40000007E5", "303613C2640C0E40000007E6"),
+)
+# How the journey is paced (seconds, metres per second); TAGTRAIL_QUICKSTART_PACE=fast (the
+# tests) drives faster and stops shorter.
+PACES = {
+    "real": {"speed_mps": 25.0, "gate_s": 20.0, "load_s": 20.0, "unload_s": 30.0},
+    "fast": {"speed_mps": 50.0, "gate_s": 10.0, "load_s": 10.0, "unload_s": 16.0},
+}
 
 
 class QuickstartError(Exception):
@@ -246,16 +267,23 @@ def set_up_once(state: State, facts: dict[str, Any]) -> dict[str, Any]:
     state.path("collector").mkdir(parents=True)
     registry = Registry(connect(registry_url(state)))
     for site_id, name, kind, lat, lon in (PORT, WAREHOUSE, TRUCK):
-        radius = 400.0 if lat is not None else None
-        registry.create_site(site_id, name=name, kind=kind, lat=lat, lon=lon, radius_m=radius)
+        registry.create_site(
+            site_id, name=name, kind=kind, lat=lat, lon=lon, radius_m=FENCES.get(site_id),
+            country={PORT[0]: "NL", WAREHOUSE[0]: "DE"}.get(site_id),
+            unlocode="NLVEN" if site_id == PORT[0] else None,
+        )  # fmt: skip
     broker = BrokerAddress(HOST, 0, pki.ca_cert)
     gate = provision_gateway(registry, files, "gate-3", site=PORT[0], mobile=False, broker=broker)
     truck = provision_gateway(
         registry, files, "truck-17", site=TRUCK[0], mobile=True, broker=broker
     )
+    dock = provision_gateway(
+        registry, files, "dock-1", site=WAREHOUSE[0], mobile=False, broker=broker
+    )
     registry.set_read_point("gate-3", 1, name="gate-3-in", zone="gate")
     registry.set_read_point("gate-3", 2, name="gate-3-lane-2", zone="gate")
     registry.set_read_point("truck-17", 1, name="truck-17-cargo", zone="cargo")
+    registry.set_read_point("dock-1", 1, name="dock-1-door", zone="dock")
     registry.create_carrier(*CARRIER)
     carrier_key = registry.create_key(Role.CARRIER, carrier_id=CARRIER[0], label="quickstart")
     admin_key = registry.create_key(Role.ADMIN, label="quickstart")
@@ -267,10 +295,13 @@ def set_up_once(state: State, facts: dict[str, Any]) -> dict[str, Any]:
         "sscc": registry.create_shipment(
             CARRIER[0], reference="PALLET-DEMO-042", sscc=SSCC, origin_site=PORT[0]
         ).id,
-        "truck": registry.create_shipment(
-            CARRIER[0], reference="BL-DEMO-002", epcs=TRUCK_TAGS, origin_site=PORT[0],
-            destination_site=WAREHOUSE[0],
-        ).id,
+        **{
+            f"pallet-{n}": registry.create_shipment(
+                CARRIER[0], reference=f"BL-DEMO-00{n + 1}", epcs=tags, origin_site=PORT[0],
+                destination_site=WAREHOUSE[0],
+            ).id
+            for n, tags in enumerate(PALLETS, start=1)
+        },
     }  # fmt: skip
     facts = {
         "complete": True,
@@ -281,6 +312,7 @@ def set_up_once(state: State, facts: dict[str, Any]) -> dict[str, Any]:
             "collector": collector_password,
             "gate-3": gate.password,
             "truck-17": truck.password,
+            "dock-1": dock.password,
         },
         "ports": {},
     }
@@ -320,16 +352,18 @@ def write_configs(state: State, facts: dict[str, Any]) -> None:
     state.path("influxdb").mkdir(parents=True, exist_ok=True)
     state.path("influxdb", "influxdb.conf").write_text(render_influxdb_conf(layout))
     _private(state.path("collector", "collector.toml"), collector_toml(state, ports, secrets))
-    for gateway in ("gate-3", "truck-17"):
+    for gateway in GATEWAYS:
         folder = state.path("gateways", gateway)
         folder.mkdir(parents=True, exist_ok=True)
         _private(folder / "edge.toml", edge_toml(state, gateway, ports, secrets[gateway]))
+    pace = os.environ.get("TAGTRAIL_QUICKSTART_PACE", "real")
+    if pace not in PACES:
+        raise QuickstartError(f"TAGTRAIL_QUICKSTART_PACE must be one of {', '.join(PACES)}")
     scenario = {
         "dev_dir": str(state.path("dev")),
         "gate_tags": [*GATE_TAGS, SSCC_TAG],
-        "truck_tags": list(TRUCK_TAGS),
-        "route": [[PORT[3], PORT[4]], [WAREHOUSE[3], WAREHOUSE[4]]],
-        "speed_mps": 25.0,
+        "pallets": [list(p) for p in PALLETS],
+        **PACES[pace],
         "pass_every_s": 20.0,
     }
     state.path("devices.json").write_text(json.dumps(scenario, indent=2) + "\n")
@@ -366,9 +400,10 @@ def collector_toml(state: State, ports: dict[str, int], secrets: dict[str, str])
 def edge_toml(state: State, gateway: str, ports: dict[str, int], password: str) -> str:
     """A quickstart gateway's config, validated by the agent's own model."""
     dev, folder = state.path("dev"), state.path("gateways", gateway)
-    fixed = gateway == "gate-3"
+    fixed = gateway != "truck-17"
+    site = {"gate-3": PORT[0], "dock-1": WAREHOUSE[0]}.get(gateway, TRUCK[0])
     sections: dict[str, Any] = {
-        "gateway": {"id": gateway, "site": PORT[0] if fixed else TRUCK[0], "mobile": not fixed},
+        "gateway": {"id": gateway, "site": site, "mobile": not fixed},
         "mqtt": {
             "host": HOST, "port": ports["broker"], "username": gateway, "password": password,
             "ca_file": state.path("pki", "ca.crt"), "resend_after_s": 5.0,
@@ -379,7 +414,7 @@ def edge_toml(state: State, gateway: str, ports: dict[str, int], password: str) 
         "smoothing": {"summary_s": 60.0},
         "log": {"format": "text"},
     }  # fmt: skip
-    if fixed:
+    if gateway == "gate-3":
         sections["readers"] = [{
             "name": "gate", "driver": "ascii", "path": str(dev / "gate-reader"),
             "fields": ["epc", "antenna", "rssi"],
@@ -388,6 +423,12 @@ def edge_toml(state: State, gateway: str, ports: dict[str, int], password: str) 
             {"name": "gate-3-in", "reader": "gate", "antenna": 1},
             {"name": "gate-3-lane-2", "reader": "gate", "antenna": 2},
         ]
+    elif gateway == "dock-1":
+        sections["readers"] = [{
+            "name": "door", "driver": "ascii", "path": str(dev / "dock-reader"),
+            "fields": ["epc", "antenna", "rssi"],
+        }]  # fmt: skip
+        sections["read_points"] = [{"name": "dock-1-door", "reader": "door", "antenna": 1}]
     else:
         sections["readers"] = [{
             "name": "cargo", "driver": "mercury", "path": str(dev / "truck-reader"),
@@ -414,7 +455,7 @@ def start_services(state: State, facts: dict[str, Any]) -> None:
     _start(state, "collector", collector, lambda: _http_ok(health), timeout_s=60)
     devices = [sys.executable, str(HERE / "devices.py"), str(state.path("devices.json"))]
     _start(state, "devices", devices, lambda: state.path("dev", "ready").exists())
-    for gateway in ("gate-3", "truck-17"):
+    for gateway in GATEWAYS:
         config = str(state.path("gateways", gateway, "edge.toml"))
         edge = [str(BIN / "tagtrail-edge"), "run", "--config", config]
         _start(state, f"gateway-{gateway}", edge, lambda: True)
@@ -445,19 +486,19 @@ def api_get(facts: dict[str, Any], path: str) -> Any:  # noqa: ANN401 (JSON)
 
 
 def located(facts: dict[str, Any], since: float = 0.0) -> dict[str, bool]:
-    """Which demo shipments the API locates where they should be (the truck by a fix taken
-    after ``since``, a Unix time: proof that data flows now)."""
+    """Whether the API locates the demo shipments at the gate, and the first pallet by a
+    sighting made after ``since`` (a Unix time: proof that data flows now)."""
     found = {}
-    for name, shipment_id in facts["shipments"].items():
+    for name in ("gate", "sscc", "pallet-1"):
         try:
-            where = api_get(facts, f"/shipments/{shipment_id}/location")
+            where = api_get(facts, f"/shipments/{facts['shipments'][name]}/location")
         except httpx.HTTPError:
             found[name] = False
             continue
         site = (where.get("site") or {}).get("id")
-        if name == "truck":
-            fix_time = (where.get("coordinates") or {}).get("time")
-            found[name] = bool(where["located"] and fix_time and _unix(fix_time) >= since)
+        if name == "pallet-1":
+            seen = where.get("time")
+            found[name] = bool(where["located"] and seen and _unix(seen) >= since)
         else:
             found[name] = bool(where["located"] and site == PORT[0])
     return found
@@ -493,8 +534,10 @@ def summary(state: State, facts: dict[str, Any], script: str) -> str:
     def curl(path: str) -> str:
         return f"  curl -s -H 'X-API-Key: {key}' {api}/v1{path}"
 
-    gate, truck = ids["gate"], ids["truck"]
+    gate, first, second = ids["gate"], ids["pallet-1"], ids["pallet-2"]
     ports = facts["ports"]
+    pace = os.environ.get("TAGTRAIL_QUICKSTART_PACE", "real")
+    round_s = _round_s(PACES.get(pace, PACES["real"]))
 
     return f"""
 tagtrail is running. State, configs and logs: {state.root}
@@ -511,11 +554,28 @@ Its tracking events:
 {curl(f"/shipments/{gate}/events")}
 What is at the port ({PORT[0]}):
 {curl(f"/sites/{PORT[0]}/inventory")}
-Shipment BL-DEMO-002 on truck-17, driving between {PORT[0]} and {WAREHOUSE[0]} (run it twice):
-{curl(f"/shipments/{truck}/location")}
+
+The journey: pallet BL-DEMO-002 waits at the gate, is loaded on truck-17, which leaves the
+terminal's geofence, crosses the Dutch-German border and unloads at the dock door in Straelen
+({WAREHOUSE[0]}), about {round_s / 120:.0f} minutes after the start; BL-DEMO-003 follows one round
+later, BL-DEMO-004 one after that (a round takes about {round_s / 60:.0f} minutes).
+Where BL-DEMO-002 is, its status and, once the lane has history, its ETA (run it again):
+{curl(f"/shipments/{first}/location")}
+Its milestones (arrived, loaded, departed, crossed_border, arrived, unloaded, delivered):
+{curl(f"/shipments/{first}/milestones")}
+Its status history:
+{curl(f"/shipments/{first}/status-history")}
+BL-DEMO-003's ETA to {WAREHOUSE[0]}, from BL-DEMO-002's trip (once that has arrived):
+{curl(f"/shipments/{second}/location")}
 
 Stop everything: {script} --stop
 """
+
+
+def _round_s(pace: dict[str, float]) -> float:
+    """Seconds of one round of the truck (gate, load, road, dock, road back)."""
+    road_m = Leg(VENLO_TO_STRAELEN, speed_mps=1.0).duration_s
+    return pace["gate_s"] + pace["load_s"] + pace["unload_s"] + 2 * road_m / pace["speed_mps"]
 
 
 def say(message: str) -> None:

@@ -16,8 +16,9 @@ import pytest
 
 from tagtrail_collector.service import Collector
 from tagtrail_testbed.api import serve_api
-from tagtrail_testbed.journey import DC, PORT, TRUCK, Batch, Fleet, batches, register
+from tagtrail_testbed.journey import CARRIER, DC, PORT, TRUCK, Batch, Fleet, batches, register
 from tagtrail_testbed.mosquitto import Broker
+from tagtrail_testbed.waiting import wait_for
 
 JOURNEY = [
     ("arrived", PORT, "sighting"),
@@ -28,18 +29,19 @@ JOURNEY = [
     ("unloaded", TRUCK, "sighting"),
     ("delivered", DC, "sighting"),
 ]
+NEXT = ("3034257BF7194E4000000B01", "3034257BF7194E4000000B02")
 FAST = {"journey": {"replay_after_s": 0.5}, "ingest": {"tick_s": 0.2}}
 
 
 @pytest.fixture
 def journey(
     collector_factory: Callable[..., Collector], mosquitto: Broker, tmp_path: Path
-) -> Iterator[Callable[[str], tuple[httpx.Client, str, Fleet]]]:
+) -> Iterator[Callable[[str], tuple[httpx.Client, str, Fleet, Collector]]]:
     """A fresh registry with the journey's sites and shipment, its collector, an API client
     with the carrier's key, and the fleet of fake gateways."""
     opened: list[Any] = []
 
-    def start(name: str) -> tuple[httpx.Client, str, Fleet]:
+    def start(name: str) -> tuple[httpx.Client, str, Fleet, Collector]:
         collector = collector_factory(registry_path=tmp_path / f"{name}.db", **FAST)
         attached = int((datetime.now(UTC) - timedelta(hours=4)).timestamp() * 1e9)
         key, shipment = register(collector.registry, attached_at_ns=attached)
@@ -48,7 +50,7 @@ def journey(
         client = httpx.Client(base_url=base, headers={"X-API-Key": key}, timeout=10)
         fleet = Fleet("127.0.0.1", mosquitto.port)
         opened.append((serving, client, fleet))
-        return client, shipment, fleet
+        return client, shipment, fleet, collector
 
     yield start
     for serving, client, fleet in opened:
@@ -96,9 +98,9 @@ def t0() -> datetime:
 
 
 def test_a_pallet_from_the_terminal_gate_across_the_border_to_the_distribution_centre(
-    journey: Callable[[str], tuple[httpx.Client, str, Fleet]],
+    journey: Callable[[str], tuple[httpx.Client, str, Fleet, Collector]],
 ) -> None:
-    api, shipment, fleet = journey("inorder")
+    api, shipment, fleet, _ = journey("inorder")
     start = t0()
     fleet.send(batches(start))
     assert fleet.wait_acked()
@@ -144,17 +146,17 @@ def test_a_pallet_from_the_terminal_gate_across_the_border_to_the_distribution_c
 
 
 def test_shuffled_and_repeated_batches_give_the_same_milestones(
-    journey: Callable[[str], tuple[httpx.Client, str, Fleet]],
+    journey: Callable[[str], tuple[httpx.Client, str, Fleet, Collector]],
 ) -> None:
     start = t0()
     sends = batches(start)
-    api, shipment, fleet = journey("reference")
+    api, shipment, fleet, _ = journey("reference")
     fleet.send(sends)
     assert fleet.wait_acked()
     reference = settled(api, shipment, len(JOURNEY))
     assert shape(reference) == JOURNEY
     rng = random.Random(17)
-    again, other, fleet2 = journey("shuffled")
+    again, other, fleet2, _ = journey("shuffled")
     for _ in range(2):  # in any order, twice
         shuffled = sends[:]
         rng.shuffle(shuffled)
@@ -171,13 +173,13 @@ def test_shuffled_and_repeated_batches_give_the_same_milestones(
 
 
 def test_a_truck_offline_across_the_border_sends_its_backlog_late(
-    journey: Callable[[str], tuple[httpx.Client, str, Fleet]],
+    journey: Callable[[str], tuple[httpx.Client, str, Fleet, Collector]],
 ) -> None:
     """The truck's gateway lost the network from leaving the gate to after the border: its
     fixes of that stretch arrive after the newer ones. The same milestones, measured."""
     start = t0()
     sends = batches(start)
-    api, shipment, fleet = journey("backlog")
+    api, shipment, fleet, _ = journey("backlog")
     backlog = [b for b in sends if b.kind == "pos" and 150 <= b.at_s < 420]
     live = [b for b in sends if b not in backlog]
     fleet.send(live)
@@ -188,12 +190,12 @@ def test_a_truck_offline_across_the_border_sends_its_backlog_late(
 
 
 def test_a_truck_without_fixes_across_the_border_gets_them_interpolated(
-    journey: Callable[[str], tuple[httpx.Client, str, Fleet]],
+    journey: Callable[[str], tuple[httpx.Client, str, Fleet, Collector]],
 ) -> None:
     """The truck's gateway was off from just before the gate fence to after the border: the
     departure and the crossing are found on the segment across the gap, marked interpolated."""
     start = t0()
-    api, shipment, fleet = journey("gap")
+    api, shipment, fleet, _ = journey("gap")
     sends: list[Batch] = batches(start, gps_off=(170.0, 420.0))
     fleet.send(sends)
     assert fleet.wait_acked()
@@ -203,3 +205,34 @@ def test_a_truck_without_fixes_across_the_border_gets_them_interpolated(
     assert by_type["departed"]["source"] == "interpolated"
     assert by_type["crossed_border"]["source"] == "interpolated"
     assert by_type["crossed_border"]["detail"]["accuracy_s"] >= 200
+
+
+def test_the_next_pallet_gets_an_eta_from_the_lanes_history(
+    journey: Callable[[str], tuple[httpx.Client, str, Fleet, Collector]],
+) -> None:
+    """After one pallet made the trip, the next one that leaves the gate has an ETA: its
+    departure plus the first pallet's transfer time, resting on one transfer."""
+    api, first, fleet, collector = journey("eta")
+    start = t0()
+    fleet.send(batches(start))
+    assert fleet.wait_acked()
+    done = settled(api, first, len(JOURNEY))
+    transfer = datetime.fromisoformat(done[4]["time"]) - datetime.fromisoformat(done[2]["time"])
+    second = collector.registry.create_shipment(
+        CARRIER,
+        reference="PAL-VENLO-2",
+        epcs=NEXT,
+        origin_site=PORT,
+        destination_site=DC,
+        attached_at=int(start.timestamp() * 1e9),
+    ).id
+    later = start + timedelta(minutes=40)
+    fleet.send(b for b in batches(later, epcs=NEXT) if b.at_s < 260)
+    assert fleet.wait_acked()
+    assert wait_for(lambda: api.get(f"/v1/shipments/{second}/location").json()["eta"], 30)
+    eta = api.get(f"/v1/shipments/{second}/location").json()["eta"]
+    assert (eta["from_site"], eta["from_event"], eta["transfers"]) == (PORT, "departed", 1)
+    left = datetime.fromisoformat(eta["from_time"])
+    assert abs(datetime.fromisoformat(eta["time"]) - (left + transfer)) < timedelta(seconds=1)
+    assert eta["p90"] == eta["time"]
+    assert eta["overdue"] is True  # all of it happened two hours ago

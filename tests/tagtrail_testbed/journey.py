@@ -94,7 +94,11 @@ def register(registry: Registry, *, attached_at_ns: int) -> tuple[str, str]:
 
 
 def batches(
-    t0: datetime, *, gps_off: tuple[float, float] | None = None, fix_every_s: float = 5.0
+    t0: datetime,
+    *,
+    gps_off: tuple[float, float] | None = None,
+    fix_every_s: float = 5.0,
+    epcs: Sequence[str] = EPCS,
 ) -> list[Batch]:
     """The journey's batches in the order the gateways produce them. ``gps_off``: a span of
     seconds with no fixes at all (the truck's gateway was off)."""
@@ -109,7 +113,7 @@ def batches(
             PORT,
             "obs",
             0.0,
-            items=tuple(item(epc, at=at(0.0), read_point="gate-2-in") for epc in EPCS),
+            items=tuple(item(epc, at=at(0.0), read_point="gate-2-in") for epc in epcs),
         )
     )
     found.append(
@@ -120,7 +124,7 @@ def batches(
             90.0,
             items=tuple(
                 item(epc, at=at(90.0), event=EventKind.DEPART, read_point="gate-2-in")
-                for epc in EPCS
+                for epc in epcs
             ),
         )
     )
@@ -135,7 +139,7 @@ def batches(
                 "obs",
                 t,
                 items=tuple(
-                    item(epc, at=at(t), event=kind, read_point="truck-7-cargo") for epc in EPCS
+                    item(epc, at=at(t), event=kind, read_point="truck-7-cargo") for epc in epcs
                 ),
             )
         )
@@ -147,7 +151,7 @@ def batches(
             DC,
             "obs",
             unloaded,
-            items=tuple(item(epc, at=at(unloaded), read_point="dock-1-door") for epc in EPCS),
+            items=tuple(item(epc, at=at(unloaded), read_point="dock-1-door") for epc in epcs),
         )
     )
     route = drive()

@@ -1,11 +1,19 @@
-"""Simulator of an NMEA GPS: drives a route and prints GGA, RMC, VTG and GSA once per epoch."""
+"""Simulator of an NMEA GPS: drives a route and prints GGA, RMC, VTG and GSA once per epoch.
+
+A ``Route`` goes back and forth at one speed; a ``Drive`` is legs one after the other, each a
+stretch of road at its speed or a stop, once or over again. ``VENLO_TO_STRAELEN`` is the demo
+road: waypoints from a terminal gate in Venlo (NL) east across the border to a distribution
+centre in Straelen-Herongen (DE), about 5.5 km.
+"""
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from tagtrail_hardware.nmea.sentences import KNOT_MPS
@@ -30,6 +38,19 @@ def _angle(value: float, degree_digits: int, hemis: str) -> tuple[str, str]:
     return f"{degrees:0{degree_digits}d}{minutes:010.7f}", hemi
 
 
+VENLO_TERMINAL: tuple[float, float] = (51.3880, 6.1630)
+STRAELEN_DC: tuple[float, float] = (51.3975, 6.2450)
+VENLO_TO_STRAELEN: tuple[tuple[float, float], ...] = (
+    VENLO_TERMINAL,
+    (51.3890, 6.1750),
+    (51.3905, 6.1900),
+    (51.3915, 6.2050),
+    (51.3935, 6.2200),
+    (51.3960, 6.2350),
+    STRAELEN_DC,
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Route:
     """Waypoints driven at a constant speed, back and forth."""
@@ -50,6 +71,76 @@ class Route:
                 return a[0] + (b[0] - a[0]) * f, a[1] + (b[1] - a[1]) * f, _bearing(a, b)
             travelled -= length
         return self.waypoints[0][0], self.waypoints[0][1], 0.0
+
+    def speed(self, elapsed_s: float) -> float:
+        return self.speed_mps
+
+
+@dataclass(frozen=True, slots=True)
+class Leg:
+    """Drive through ``waypoints`` at ``speed_mps``, or stand still at the first for ``stop_s``
+    (a leg of one waypoint)."""
+
+    waypoints: tuple[tuple[float, float], ...]
+    speed_mps: float = 25.0
+    stop_s: float = 0.0
+
+    @property
+    def duration_s(self) -> float:
+        if self.stop_s or len(self.waypoints) < 2:
+            return self.stop_s
+        return sum(_distance(a, b) for a, b in itertools.pairwise(self.waypoints)) / self.speed_mps
+
+    def at(self, t: float) -> tuple[float, float, float, float]:
+        """(lat, lon, course, speed) ``t`` seconds into the leg."""
+        if not self.stop_s and len(self.waypoints) >= 2:
+            travelled = t * self.speed_mps
+            for a, b in itertools.pairwise(self.waypoints):
+                d = _distance(a, b)
+                if travelled <= d and d:
+                    f = travelled / d
+                    lat, lon = a[0] + (b[0] - a[0]) * f, a[1] + (b[1] - a[1]) * f
+                    return lat, lon, _bearing(a, b), self.speed_mps
+                travelled -= d
+        lat, lon = self.waypoints[-1] if not self.stop_s else self.waypoints[0]
+        return lat, lon, 0.0, 0.0
+
+
+@dataclass(frozen=True)
+class Drive:
+    """Legs one after the other, then standing at the end; or, with ``cycle``, over again."""
+
+    legs: tuple[Leg, ...]
+    cycle: bool = False
+    starts: tuple[float, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        starts, t = [], 0.0
+        for leg in self.legs:
+            starts.append(t)
+            t += leg.duration_s
+        object.__setattr__(self, "starts", (*starts, t))
+
+    @property
+    def duration_s(self) -> float:
+        return self.starts[-1]
+
+    def state(self, elapsed_s: float) -> tuple[float, float, float, float]:
+        """(lat, lon, course, speed) after ``elapsed_s`` seconds."""
+        if self.cycle and self.duration_s:
+            elapsed_s %= self.duration_s
+        i = bisect.bisect_right(self.starts, elapsed_s) - 1
+        if 0 <= i < len(self.legs):
+            return self.legs[i].at(elapsed_s - self.starts[i])
+        lat, lon = self.legs[-1].waypoints[-1] if i >= 0 else self.legs[0].waypoints[0]
+        return lat, lon, 0.0, 0.0
+
+    def position(self, elapsed_s: float) -> tuple[float, float, float]:
+        lat, lon, course, _ = self.state(elapsed_s)
+        return lat, lon, course
+
+    def speed(self, elapsed_s: float) -> float:
+        return self.state(elapsed_s)[3]
 
 
 def _distance(a: tuple[float, float], b: tuple[float, float]) -> float:
@@ -104,7 +195,7 @@ class NmeaSimulator:
     def __init__(
         self,
         port: VirtualSerialPort,
-        route: Route,
+        route: Route | Drive,
         *,
         period_s: float = 1.0,
         talker: str = "GN",
@@ -131,10 +222,10 @@ class NmeaSimulator:
         when = when or datetime.now(UTC)
         if not self.has_fix.is_set():
             return epoch_sentences(when, None, None, talker=self.talker)
-        lat, lon, course = self.route.position(time.monotonic() - self._start)
-        return epoch_sentences(
-            when, lat, lon, talker=self.talker, speed_mps=self.route.speed_mps, course=course
-        )
+        elapsed = time.monotonic() - self._start
+        lat, lon, course = self.route.position(elapsed)
+        speed = self.route.speed(elapsed)
+        return epoch_sentences(when, lat, lon, talker=self.talker, speed_mps=speed, course=course)
 
     def _run(self) -> None:
         while not self._stop.wait(self.period_s):
