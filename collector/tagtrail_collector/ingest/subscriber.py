@@ -57,6 +57,8 @@ class Subscriber:
         self.settings = settings
         self.client_id = settings.client_id or default_client_id(instance)
         self.inbox = inbox
+        self.messages = 0
+        """Messages received from the broker since the start (queued or shed)."""
         self.metrics = metrics
         self.connected = False
         self.subscribed = threading.Event()
@@ -149,6 +151,7 @@ class Subscriber:
         except UnicodeDecodeError:  # brokers refuse such topics; dead-letter it if one comes
             topic = message._topic.decode("utf-8", "replace")
         received = Received(topic, bytes(message.payload), time.time_ns())
+        self.messages += 1
         try:
             self.inbox.put_nowait(received)
         except queue.Full:

@@ -70,6 +70,11 @@ class Fence:
         else:
             raise FenceError(f"site {site_id}: a geofence needs a polygon or a centre and radius")
 
+    @property
+    def centre(self) -> tuple[float, float]:
+        """(lat, lon): the circle's centre, the polygon's centroid."""
+        return self.frame.lat0, self.frame.lon0
+
     def signed_m(self, lat: float, lon: float) -> float:
         """Distance to the fence's edge: negative inside."""
         if self._shape is None:
