@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gc
 import os
+import re
 import threading
 from pathlib import Path
 from typing import Annotated
@@ -144,26 +145,44 @@ def admin_site(
     site_id: Annotated[str, typer.Argument(help="site id")],
     *,
     name: Annotated[str, typer.Option(help="display name")],
-    kind: Annotated[str, typer.Option(help="port, warehouse, yard, vehicle or border")],
+    kind: Annotated[str, typer.Option(help=", ".join(k.value for k in SiteKind))],
     lat: float | None = None,
     lon: float | None = None,
-    radius_m: float | None = None,
+    radius_m: Annotated[
+        float | None, typer.Option(help="with lat and lon: a circular geofence")
+    ] = None,
+    unlocode: Annotated[str | None, typer.Option(help="UN/LOCODE, e.g. NLRTM")] = None,
+    country: Annotated[str | None, typer.Option(help="ISO 3166-1 alpha-2, e.g. NL")] = None,
     config: ConfigOption = DEFAULT_CONFIG,
 ) -> None:
-    """Register a site.
+    """Register a site (a polygon geofence: PUT /v1/admin/sites/{id}/geofence).
 
     Example: tagtrail-collector admin site port-rtm --name "Rotterdam gate 3" --kind port
-    --lat 51.95 --lon 4.05
+    --lat 51.95 --lon 4.05 --radius-m 500 --unlocode NLRTM --country NL
     """
 
     try:
         check_id(site_id, what="site id")
         registry_from(config).create_site(
-            site_id, name=name, kind=SiteKind(kind), lat=lat, lon=lon, radius_m=radius_m
-        )
+            site_id, name=name, kind=_site_kind(kind), lat=lat, lon=lon, radius_m=radius_m,
+            unlocode=_matching(unlocode, r"[A-Z]{2}[A-Z2-9]{3}", "--unlocode", "NLRTM"),
+            country=_matching(country, r"[A-Z]{2}", "--country", "NL"),
+        )  # fmt: skip
     except (CollectorError, ValueError) as exc:
         raise fail(exc) from None
     typer.echo(f"site {site_id} registered")
+
+
+def _site_kind(kind: str) -> SiteKind:
+    if kind not in {k.value for k in SiteKind}:
+        raise ValueError(f"--kind must be one of {', '.join(k.value for k in SiteKind)}")
+    return SiteKind(kind)
+
+
+def _matching(value: str | None, pattern: str, option: str, example: str) -> str | None:
+    if value is not None and not re.fullmatch(pattern, value):
+        raise ValueError(f"{option} {value!r} is not valid (e.g. {example})")
+    return value
 
 
 @admin_app.command("gateway")

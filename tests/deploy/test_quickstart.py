@@ -139,13 +139,14 @@ def test_the_pallet_moves_along_the_road_aboard_the_truck(started: tuple[Path, s
         later = run_curl(truck)
     a, b = first["coordinates"], later["coordinates"]
     assert (a["lat"], a["lon"]) != (b["lat"], b["lon"]), "the truck did not move in 20 s"
-    assert a["source"] == b["source"] == "gateway-fix"
+    assert {a["source"], b["source"]} <= {"gateway-fix", "event-fix"}  # the fresher of the two
     assert b["time"] > a["time"]
     for point in (a, b):  # on the straight road between the two sites
         assert min(PORT_GATE[0], WAREHOUSE[0]) <= point["lat"] <= max(PORT_GATE[0], WAREHOUSE[0])
         assert min(PORT_GATE[1], WAREHOUSE[1]) <= point["lon"] <= max(PORT_GATE[1], WAREHOUSE[1])
 
 
+@pytest.mark.timeout(360)
 def test_the_whole_journey_with_real_agents(started: tuple[Path, str]) -> None:
     """The first pallet from the gate, across the border, to the dock door: its milestones in
     order with the right sites, countries and bizSteps, and its status history."""
