@@ -109,9 +109,10 @@ def get_shipment(shipment_id: str, svc: ServicesDep, carrier: CarrierId) -> Ship
 def set_status(
     shipment_id: str, body: StatusIn, svc: ServicesDep, carrier: CarrierId
 ) -> ShipmentOut:
-    """Mark a shipment in transit, delivered or cancelled. Delivered and cancelled close it:
-    its identifiers are released (a returnable asset's tag can then go with a new shipment)
-    and it shows nothing its tags did afterwards. A closed shipment is not reopened."""
+    """Set a shipment's status by hand; its history records the change as manual, and the
+    milestones after it go on from there. Delivered and cancelled close it: its identifiers
+    are released (a returnable asset's tag can then go with a new shipment) and it shows
+    nothing its tags did afterwards. A closed shipment is not reopened."""
     return shipment_out(
         svc.registry.set_shipment_status(shipment_id, body.status, carrier_id=carrier)
     )

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 import shapely
+from shapely.errors import ShapelyError
 from shapely.geometry import LineString, Point, box, shape
 from shapely.geometry.base import BaseGeometry
 
@@ -149,7 +150,8 @@ def polygon_of(geojson: dict[str, Any]) -> BaseGeometry:
         raise FenceError("a polygon geofence must be a GeoJSON Polygon or MultiPolygon")
     try:
         polygon = shape(geometry)
-    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+        valid = polygon.is_valid
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, ShapelyError) as exc:
         raise FenceError(f"not a valid GeoJSON polygon: {exc}") from None
     if polygon.is_empty:
         raise FenceError("the polygon is empty")
@@ -158,7 +160,7 @@ def polygon_of(geojson: dict[str, Any]) -> BaseGeometry:
         raise FenceError("coordinates must be [longitude, latitude] in degrees")
     if east - west > 5 or north - south > 5:
         raise FenceError("a geofence may span at most 5 degrees (a site, not a region)")
-    if not polygon.is_valid:
+    if not valid:
         polygon = shapely.make_valid(polygon, method="structure", keep_collapsed=False)
     if polygon.is_empty or polygon.area == 0:
         raise FenceError("the polygon has no area")
