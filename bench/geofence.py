@@ -244,7 +244,10 @@ def _one_round(
                     break
         while True:
             items = api.get(f"/v1/shipments/{shipment}/milestones").json()["items"]
-            if any(m["type"] == "departed" for m in items):
+            departed = [m for m in items if m["type"] == "departed"]
+            if departed and departed[0]["source"] != "geofence":
+                raise RuntimeError(f"departed by {departed[0]['source']}, not by the geofence")
+            if departed:
                 return time.perf_counter() - sent
             if time.perf_counter() - sent > 30:
                 raise RuntimeError("no departed milestone within 30 s")

@@ -236,3 +236,25 @@ def test_the_next_pallet_gets_an_eta_from_the_lanes_history(
     assert abs(datetime.fromisoformat(eta["time"]) - (left + transfer)) < timedelta(seconds=1)
     assert eta["p90"] == eta["time"]
     assert eta["overdue"] is True  # all of it happened two hours ago
+
+
+def test_a_truck_and_sites_registered_a_moment_ago_are_not_missed(
+    collector_factory: Callable[..., Collector], mosquitto: Broker, tmp_path: Path
+) -> None:
+    """The collector caches sites and gateways; a truck registered just before its first fixes
+    (and a site just before its first sighting) must not be read from a stale cache."""
+    collector = collector_factory(registry_path=tmp_path / "fresh.db", **FAST)
+    time.sleep(0.5)  # the projections have read the (empty) registry by now
+    fleet = Fleet("127.0.0.1", mosquitto.port)
+    try:
+        attached = int((datetime.now(UTC) - timedelta(hours=4)).timestamp() * 1e9)
+        key, shipment = register(collector.registry, attached_at_ns=attached)
+        fleet.send(batches(t0()))  # at once
+        assert fleet.wait_acked()
+        with (
+            serve_api(collector) as base,
+            httpx.Client(base_url=base, headers={"X-API-Key": key}, timeout=10) as api,
+        ):
+            assert shape(settled(api, shipment, len(JOURNEY))) == JOURNEY
+    finally:
+        fleet.close()

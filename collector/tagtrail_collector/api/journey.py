@@ -36,7 +36,7 @@ def get_milestones(
     after = decode_cursor(cursor)
     if after is not None and not (
         isinstance(after, list) and len(after) == 2
-        and isinstance(after[0], int) and isinstance(after[1], str)
+        and all(isinstance(x, int) and 0 <= x < 2**63 for x in after)
     ):  # fmt: skip
         raise BadCursor("the cursor is not valid for this list")
     size = limit or svc.settings.page_size
@@ -44,7 +44,7 @@ def get_milestones(
         shipment.id, after=None if after is None else (after[0], after[1]), limit=size + 1
     )
     shown = found[:size]
-    key = [shown[-1].time_ns, shown[-1].id] if shown else None
+    key = [shown[-1].time_ns, shown[-1].seq] if shown else None
     return page([milestone_out(svc, m) for m in shown], key, more=len(found) > size)
 
 

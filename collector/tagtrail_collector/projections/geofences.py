@@ -77,6 +77,7 @@ class GeofenceProjection:
         self.clock = clock
         self._index = FenceIndex([])
         self._mobile: frozenset[str] = frozenset()
+        self._known: frozenset[str] = frozenset()
         self._version: tuple[Any, ...] | None = None
         self._checked = float("-inf")
         self.rejected_fixes = 0
@@ -84,7 +85,8 @@ class GeofenceProjection:
     # -- the projection contract --------------------------------------------------------------
 
     def apply(self, batch: Ingested) -> list[Change]:
-        self.refresh()
+        # A gateway registered a moment ago must not lose its first fixes to the cache.
+        self.refresh(force=any(p.gateway_id not in self._known for p in batch.positions))
         by_gateway: dict[str, list[GatewayPosition]] = {}
         for p in batch.positions:
             if p.gateway_id in self._mobile:
@@ -110,9 +112,10 @@ class GeofenceProjection:
             sites = [
                 Site(**{**r._mapping, "kind": SiteKind(r.kind)}) for r in conn.execute(select(s))
             ]
-            mobile = frozenset(conn.scalars(select(g.c.id).where(g.c.mobile.is_(True))))
+            gateways = list(conn.execute(select(g.c.id, g.c.mobile)))
         self._index = FenceIndex(self._fences(sites))
-        self._mobile = mobile
+        self._mobile = frozenset(gateway for gateway, mobile in gateways if mobile)
+        self._known = frozenset(gateway for gateway, _ in gateways)
         self._version = version
 
     def _fences(self, sites: Iterable[Site]) -> list[Fence]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Final
 
 from sqlalchemy import Engine, select
@@ -81,7 +81,10 @@ class JourneyProjection:
         """Derive one shipment's journey again and write what differs."""
         now = self.clock() if now_ns is None else now_ns
         s = schema.shipments
-        sites = self.sites()
+        visits = [
+            TagVisit(v.epc, v.site, v.gateway, v.arrived, v.last_seen)
+            for v in self.reads.visits(shipment_id)
+        ]
         with translated(), self.reader.connect() as conn:
             row = conn.execute(
                 select(s.c.destination_site, s.c.closed_at).where(s.c.id == shipment_id)
@@ -89,10 +92,7 @@ class JourneyProjection:
             if row is None:
                 return []
             destination, closed_at = row
-            visits = [
-                TagVisit(v.epc, v.site, v.gateway, v.arrived, v.last_seen)
-                for v in self.reads.visits(shipment_id)
-            ]
+            sites = self.sites({v.site for v in visits} | ({destination} if destination else set()))
             vehicles = {v.gateway for v in visits if _kind(sites, v.site) == "vehicle"}
             events = {
                 g: [VehicleEvent(e.kind, e.time_ns, e.source, e.site_id, e.from_country,
@@ -115,7 +115,7 @@ class JourneyProjection:
             written = store.write_journey(
                 conn,
                 shipment_id,
-                milestones=[_stored(shipment_id, mid, m) for mid, m in pairs],
+                milestones=[_stored(shipment_id, n, mid, m) for n, (mid, m) in enumerate(pairs)],
                 transitions=[
                     store.StatusChange(
                         t.time_ns,
@@ -154,9 +154,11 @@ class JourneyProjection:
             changes.append(Change("status_changed", shipment_id, now, detail=moved))
         return changes
 
-    def sites(self) -> dict[str, SiteInfo]:
-        """Sites as the derivation needs them, re-read every 2 s at most."""
-        if time.monotonic() - self._sites_at < _SITES_TTL_S:
+    def sites(self, needed: Iterable[str] = ()) -> dict[str, SiteInfo]:
+        """Sites as the derivation needs them, re-read every 2 s at most, and at once when one
+        of ``needed`` is not known yet (a site registered a moment ago)."""
+        fresh = time.monotonic() - self._sites_at < _SITES_TTL_S
+        if fresh and all(site in self._sites for site in needed):
             return self._sites
         s, g = schema.sites, schema.gateways
         with translated(), self.reader.connect() as conn:
@@ -176,10 +178,10 @@ def _kind(sites: dict[str, SiteInfo], site_id: str) -> str:
     return site.kind if site is not None else "unknown"
 
 
-def _stored(shipment_id: str, milestone_id: str, m: Milestone) -> store.StoredMilestone:
+def _stored(shipment_id: str, seq: int, milestone_id: str, m: Milestone) -> store.StoredMilestone:
     biz_step, disposition = m.biz
     return store.StoredMilestone(
-        id=milestone_id, shipment_id=shipment_id, time_ns=m.time_ns, type=m.type,
+        id=milestone_id, shipment_id=shipment_id, time_ns=m.time_ns, seq=seq, type=m.type,
         site_id=m.site, country=m.country, source=m.source, biz_step=biz_step,
         disposition=disposition, gateway_id=m.gateway,
         detail={k: list(v) if isinstance(v, tuple) else v for k, v in m.detail}, recorded_at=0,

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select, tuple_, union
+from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select, tuple_, union
 from sqlalchemy.dialects import postgresql, sqlite
 
 from tagtrail_collector.store.registry import schema
@@ -23,6 +23,7 @@ class StoredMilestone:
     id: str
     shipment_id: str
     time_ns: int
+    seq: int
     type: str
     site_id: str | None
     country: str | None
@@ -195,15 +196,21 @@ def write_journey(
     """Replace what is derived of one shipment, changing only what differs (a milestone keeps
     its id and the time it was first recorded). ``status`` None: leave the status as it is."""
     m, s = schema.milestones, schema.shipments
-    existing = set(conn.scalars(select(m.c.id).where(m.c.shipment_id == shipment_id)))
+    rows = conn.execute(select(m.c.id, m.c.seq).where(m.c.shipment_id == shipment_id))
+    existing = {str(row[0]): int(row[1]) for row in rows}
     wanted = {ms.id: ms for ms in milestones}
-    gone = existing - set(wanted)
+    gone = set(existing) - set(wanted)
     for start in range(0, len(gone), _CHUNK):
         chunk = sorted(gone)[start : start + _CHUNK]
         conn.execute(delete(m).where(m.c.id.in_(chunk)))
     added = [ms for ms_id, ms in wanted.items() if ms_id not in existing]
     if added:
         conn.execute(insert(m), [_milestone_row(ms, now_ns) for ms in added])
+    moved = [{"ms_id": i, "new_seq": ms.seq} for i, ms in wanted.items()
+             if i in existing and existing[i] != ms.seq]  # fmt: skip
+    if moved:
+        statement = m.update().where(m.c.id == bindparam("ms_id"))
+        conn.execute(statement.values(seq=bindparam("new_seq")), moved)
     _write_transitions(conn, shipment_id, transitions, now_ns)
     before = str(conn.scalar(select(s.c.status).where(s.c.id == shipment_id)))
     if status is not None and status != before:
@@ -246,7 +253,8 @@ def _write_transitions(
 
 def _milestone_row(ms: StoredMilestone, now_ns: int) -> dict[str, Any]:
     return {
-        "id": ms.id, "shipment_id": ms.shipment_id, "time_ns": ms.time_ns, "type": ms.type,
+        "id": ms.id, "shipment_id": ms.shipment_id, "time_ns": ms.time_ns, "seq": ms.seq,
+        "type": ms.type,
         "site_id": ms.site_id, "country": ms.country, "source": ms.source,
         "biz_step": ms.biz_step, "disposition": ms.disposition, "gateway_id": ms.gateway_id,
         "detail": json.dumps(ms.detail, sort_keys=True, separators=(",", ":")),
@@ -264,14 +272,14 @@ class JourneyReads:
         self.reader = reader(engine)
 
     def milestones(
-        self, shipment_id: str, *, after: tuple[int, str] | None = None, limit: int = 100
+        self, shipment_id: str, *, after: tuple[int, int] | None = None, limit: int = 100
     ) -> list[StoredMilestone]:
-        """In time order, from after the (time_ns, id) ``after`` (keyset pagination)."""
+        """In the stream's order, from after the (time_ns, seq) ``after`` (keyset pagination)."""
         m = schema.milestones
         query = select(m).where(m.c.shipment_id == shipment_id)
         if after is not None:
-            query = query.where(tuple_(m.c.time_ns, m.c.id) > tuple_(*after))
-        query = query.order_by(m.c.time_ns, m.c.id).limit(limit)
+            query = query.where(tuple_(m.c.time_ns, m.c.seq) > tuple_(*after))
+        query = query.order_by(m.c.time_ns, m.c.seq).limit(limit)
         with translated(), self.reader.connect() as conn:
             return [_stored(row._mapping) for row in conn.execute(query)]
 

@@ -215,6 +215,7 @@ milestones = Table(
     Column("id", String(40), primary_key=True),  # derived from its content: stable on rebuild
     Column("shipment_id", String(32), nullable=False),
     Column("time_ns", BigInteger, nullable=False),
+    Column("seq", Integer, nullable=False),  # its place in the stream (order at one time)
     Column("type", String(24), nullable=False),
     Column("site_id", String(_ID), nullable=True),
     Column("country", String(64), nullable=True),
