@@ -150,11 +150,11 @@ def lookups(world: borders.Borders, naive: dict[str, Any], rng: random.Random) -
     return figures
 
 
-def naive_trees(topology_10m: Path | None) -> dict[str, Any]:
+def naive_trees(topology_10m: Path | None, *, fetch: bool) -> dict[str, Any]:
     """STRtrees over whole country polygons (prepared), at 1:50m and, if found, 1:10m."""
     data = resources.files("tagtrail_collector.journey") / "data"
     texts = {"50m": (data / "countries-50m.json").read_text("utf-8")}
-    path = topology_10m or _fetch_10m()
+    path = topology_10m or (_fetch_10m() if fetch else None)
     if path is not None:
         texts["10m"] = path.read_text("utf-8")
     trees = {}
@@ -261,6 +261,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--topology-10m", type=Path, default=None)
+    parser.add_argument(
+        "--skip-10m-reference",
+        action="store_true",
+        help="no whole-country index at 1:10m (it needs world-atlas from npm)",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS / "geofence.json")
     args = parser.parse_args()
     rng = random.Random(11)
@@ -275,7 +280,7 @@ def main() -> None:
     figures["fixes"] = sum(len(t) for t in trucks)
     runs = [matching(fences, world, trucks) for _ in range(args.runs)]
     figures["matching"] = {k: summarise(runs, k) for k in runs[0]}
-    naive = naive_trees(args.topology_10m)
+    naive = naive_trees(args.topology_10m, fetch=not args.skip_10m_reference)
     runs = [lookups(world, naive, random.Random(5)) for _ in range(args.runs)]
     figures["lookups"] = {k: summarise(runs, k) for k in runs[0]}
     seconds = latency(args.rounds)

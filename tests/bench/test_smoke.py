@@ -86,3 +86,19 @@ def test_edge_footprint_smoke(tmp_path: Path) -> None:
     assert len(figures["runs_detail"]) == 2
     assert 0 < figures["rss_kib_median"]["median"] <= figures["rss_kib_peak"]["max"]
     assert figures["cpu_percent"]["median"] >= 0
+
+
+def test_geofence_smoke(tmp_path: Path) -> None:
+    out = tmp_path / "geofence.json"
+    subprocess.run(
+        [sys.executable, str(BENCH / "geofence.py"), "--sites", "200", "--trucks", "2",
+         "--runs", "1", "--rounds", "2", "--skip-10m-reference", "--out", str(out)],
+        check=True, timeout=300, capture_output=True,
+    )  # fmt: skip
+    figures = json.loads(out.read_text())
+    assert figures["matching"]["sites_and_borders_fixes_per_s"]["median"] > 0
+    assert figures["lookups"]["tiles_10m_single_europe_per_s"]["median"] > 0
+    assert figures["lookups"]["naive_50m_single_europe_per_s"]["median"] > 0
+    latency = figures["milestone_latency_s"]
+    assert latency["n"] == 2
+    assert 0 < latency["p50"] <= latency["max"] < 30

@@ -21,6 +21,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any, Final
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
@@ -28,7 +29,7 @@ from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from tagtrail_collector.journey.borders import Borders
 from tagtrail_collector.journey.fences import Fence, FenceError, FenceIndex, Rule
 from tagtrail_collector.journey.tracker import FenceEvent, Fix, Settings, Tracker, fixes_of
-from tagtrail_collector.projections import Change, Ingested
+from tagtrail_collector.projections import Change, ChangeKind, Ingested
 from tagtrail_collector.store.registry import schema
 from tagtrail_collector.store.registry.db import reader, translated, upsert
 from tagtrail_collector.store.registry.records import GatewayPosition, Site, SiteKind
@@ -43,18 +44,15 @@ HOUR_NS: Final = 3_600 * 10**9
 _SITES_TTL_S: Final = 2.0
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class TrackerConfig:
     """What the projection needs of ``[journey]`` (kept apart from the config module)."""
 
-    def __init__(
-        self, *, rule: Rule, settings: Settings, uere_m: float, accuracy_m: float,
-        replay_after_s: float,
-    ) -> None:  # fmt: skip
-        self.rule = rule
-        self.settings = settings
-        self.uere_m = uere_m
-        self.accuracy_m = accuracy_m
-        self.replay_after_s = replay_after_s
+    rule: Rule
+    settings: Settings
+    uere_m: float
+    accuracy_m: float
+    replay_after_s: float
 
 
 class GeofenceProjection:
@@ -293,7 +291,13 @@ def _insert_events(conn: Connection, gateway: str, events: Sequence[FenceEvent])
         ])  # fmt: skip
 
 
+_KINDS: Final[dict[str, ChangeKind]] = {
+    "enter": "geofence_entered",
+    "exit": "geofence_exited",
+    "cross": "border_crossed",
+}
+
+
 def _change(gateway: str, event: FenceEvent) -> Change:
-    kind = {"enter": "geofence_entered", "exit": "geofence_exited", "cross": "border_crossed"}
     detail = f"{event.from_country}->{event.to_country}" if event.kind == "cross" else event.source
-    return Change(kind[event.kind], gateway, event.time_ns, event.site_id, gateway, detail)  # type: ignore[arg-type]
+    return Change(_KINDS[event.kind], gateway, event.time_ns, event.site_id, gateway, detail)
