@@ -26,6 +26,7 @@ from tagtrail_collector.journey.fences import Rule
 from tagtrail_collector.journey.milestones import Limits
 from tagtrail_collector.journey.tracker import Settings
 from tagtrail_collector.metrics import Metrics
+from tagtrail_collector.projections.doors import DoorProjection
 from tagtrail_collector.projections.gateways import GatewayProjection
 from tagtrail_collector.projections.geofences import GeofenceProjection, TrackerConfig
 from tagtrail_collector.projections.journey import JourneyProjection
@@ -116,6 +117,7 @@ class Collector:
             projections=[
                 self.tags,
                 GatewayProjection(self.engine),
+                DoorProjection(self.engine),
                 self.geofences,
                 self.journey,
             ],

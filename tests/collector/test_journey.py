@@ -16,7 +16,21 @@ import pytest
 
 from tagtrail_collector.service import Collector
 from tagtrail_testbed.api import serve_api
-from tagtrail_testbed.journey import CARRIER, DC, PORT, TRUCK, Batch, Fleet, batches, register
+from tagtrail_testbed.gateway import item
+from tagtrail_testbed.journey import (
+    CARRIER,
+    DC,
+    DOCK,
+    EPCS,
+    GATE,
+    PORT,
+    TRUCK,
+    Batch,
+    Fleet,
+    arrival_s,
+    batches,
+    register,
+)
 from tagtrail_testbed.mosquitto import Broker
 from tagtrail_testbed.waiting import wait_for
 
@@ -258,3 +272,100 @@ def test_a_truck_and_sites_registered_a_moment_ago_are_not_missed(
             assert shape(settled(api, shipment, len(JOURNEY))) == JOURNEY
     finally:
         fleet.close()
+
+
+def test_dock_doors_give_the_direction_when_the_truck_has_no_reader(
+    collector_factory: Callable[..., Collector], mosquitto: Broker, tmp_path: Path
+) -> None:
+    """Two read points a door, zones door-inside and door-outside: a pallet that goes out
+    through the terminal's door is loaded, one that comes in through the dock door is
+    unloaded, with no reader on the truck."""
+    collector = collector_factory(registry_path=tmp_path / "doors.db", **FAST)
+    registry = collector.registry
+    attached = int((datetime.now(UTC) - timedelta(hours=4)).timestamp() * 1e9)
+    key, shipment = register(registry, attached_at_ns=attached)
+    for gateway in (GATE, DOCK):
+        registry.set_read_point(gateway, 1, name=f"{gateway}-in", zone="door-inside")
+        registry.set_read_point(gateway, 2, name=f"{gateway}-out", zone="door-outside")
+    start = t0()
+
+    def at(seconds: float) -> datetime:
+        return start + timedelta(seconds=seconds)
+
+    fleet = Fleet("127.0.0.1", mosquitto.port)
+    try:
+        reads = [(0, GATE, 1), (30, GATE, 1), (60, GATE, 2), (900, DOCK, 2), (930, DOCK, 1),
+                 (960, DOCK, 1)]  # fmt: skip
+        for seconds, gateway, antenna in reads:
+            fleet.gateways[gateway].send_observations([
+                item(epc, at=at(seconds), antenna=antenna, read_point=f"{gateway}-x")
+                for epc in EPCS
+            ])  # fmt: skip
+        assert fleet.wait_acked()
+        with (
+            serve_api(collector) as base,
+            httpx.Client(base_url=base, headers={"X-API-Key": key}, timeout=10) as api,
+        ):
+            found = settled(api, shipment, 6)
+    finally:
+        fleet.close()
+    assert shape(found) == [
+        ("arrived", PORT, "sighting"), ("loaded", PORT, "sighting"),
+        ("departed", PORT, "sighting"), ("arrived", DC, "sighting"),
+        ("delivered", DC, "sighting"), ("unloaded", DC, "sighting"),
+    ]  # fmt: skip
+    loaded = found[1]
+    assert loaded["detail"] == {"via": "door"}
+    assert loaded["time"] == at(60).isoformat().replace("+00:00", "Z")
+    assert loaded["biz_step"] == "loading"
+    assert found[-1]["time"] == at(930).isoformat().replace("+00:00", "Z")
+
+
+@pytest.mark.parametrize("gps_first", [True, False])
+def test_a_truck_with_gps_and_no_reader_docked_at_the_door_carries_the_journey(
+    collector_factory: Callable[..., Collector],
+    mosquitto: Broker,
+    tmp_path: Path,
+    gps_first: bool,
+) -> None:
+    """The pallet goes out through the terminal's door while the truck's GPS puts it inside the
+    terminal's geofence: it is aboard that truck, whose departure, border crossing and arrival
+    are the pallet's; it comes in through the dock door at the distribution centre."""
+    collector = collector_factory(registry_path=tmp_path / "docked.db", **FAST)
+    registry = collector.registry
+    attached = int((datetime.now(UTC) - timedelta(hours=4)).timestamp() * 1e9)
+    key, shipment = register(registry, attached_at_ns=attached)
+    for gateway in (GATE, DOCK):
+        registry.set_read_point(gateway, 1, name=f"{gateway}-in", zone="door-inside")
+        registry.set_read_point(gateway, 2, name=f"{gateway}-out", zone="door-outside")
+    start = t0()
+    arrived = arrival_s()
+    reads = [(0, GATE, 1), (30, GATE, 1), (120, GATE, 2), (arrived + 60, DOCK, 2),
+             (arrived + 90, DOCK, 1)]  # fmt: skip
+    fleet = Fleet("127.0.0.1", mosquitto.port)
+    try:
+        gps = [b for b in batches(start) if b.kind == "pos"]  # the truck's GPS only
+        if gps_first:
+            fleet.send(gps)
+            assert fleet.wait_acked()
+        for seconds, gateway, antenna in reads:
+            fleet.gateways[gateway].send_observations([
+                item(epc, at=start + timedelta(seconds=seconds), antenna=antenna,
+                     read_point=f"{gateway}-x")
+                for epc in EPCS
+            ])  # fmt: skip
+        assert fleet.wait_acked()
+        if not gps_first:  # the truck's fixes come after the doors' reads (a late backlog)
+            fleet.send(gps)
+            assert fleet.wait_acked()
+        with (
+            serve_api(collector) as base,
+            httpx.Client(base_url=base, headers={"X-API-Key": key}, timeout=10) as api,
+        ):
+            found = settled(api, shipment, len(JOURNEY))
+    finally:
+        fleet.close()
+    assert shape(found) == JOURNEY
+    loaded = found[1]
+    assert (loaded["gateway"], loaded["detail"]) == (GATE, {"via": "door"})
+    assert found[3]["detail"]["to"] == "DE"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from tagtrail_collector.journey import eta, status
 from tagtrail_collector.journey.milestones import (
+    DoorSighting,
     Inputs,
     Journey,
     Limits,
@@ -229,3 +230,31 @@ def test_transfers_pair_each_start_with_the_first_later_arrival_elsewhere() -> N
         ("port", "arrived", "wh", 5 * 3600.0),
         ("port", "departed", "wh", 4 * 3600.0),
     }
+
+
+def test_a_dock_doors_direction_loads_and_unloads_without_a_vehicle_reader() -> None:
+    """Out through the door at the port (inside, then outside): loaded; in through the door
+    at the warehouse (outside, then inside): unloaded. A truck without a reader."""
+    visits = [visit("A", "port", "port-door", 0, 1), visit("A", "wh", "wh-door", 5, 6)]
+    doors = [
+        DoorSighting("A", "port-door", "port", "inside", int(0.5 * H)),
+        DoorSighting("A", "port-door", "port", "inside", int(0.6 * H)),
+        DoorSighting("A", "port-door", "port", "outside", int(0.9 * H)),
+        DoorSighting("A", "wh-door", "wh", "outside", int(5 * H)),
+        DoorSighting("A", "wh-door", "wh", "inside", int(5.1 * H)),
+    ]
+    found = derive(Inputs(visits, SITES, {}, {}, int(7 * H), "wh", LIMITS, doors)).milestones
+    assert types(found) == ["arrived", "loaded", "departed", "arrived", "delivered", "unloaded"]
+    loaded = found[1]
+    assert (loaded.time_ns, loaded.site) == (int(0.9 * H), "port")
+    assert dict(loaded.detail) == {"via": "door"}
+    assert found[-1].time_ns == int(5.1 * H)
+    # with a vehicle's reader, the door adds nothing: loaded and unloaded come from the vehicle
+    aboard = [
+        visit("A", "port", "port-door", 0, 1),
+        visit("A", "truck", "truck-gw", 1, 4),
+        visit("A", "wh", "wh-door", 5, 6),
+    ]
+    again = derive(Inputs(aboard, SITES, {}, {}, int(7 * H), "wh", LIMITS, doors)).milestones
+    assert types(again).count("loaded") == 1
+    assert types(again).count("unloaded") == 1

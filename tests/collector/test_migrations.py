@@ -12,7 +12,8 @@ from tagtrail_collector.store.registry.records import ShipmentStatus, SiteKind
 from tagtrail_collector.store.registry.registry import Registry
 
 NEW_TABLES = ("geofence_events", "geofence_states", "geofence_dirty", "milestones",
-              "status_history", "lane_transfers", "journey_marks", "journey_due")  # fmt: skip
+              "status_history", "lane_transfers", "journey_marks", "journey_due",
+              "door_sightings", "journey_vehicles")  # fmt: skip
 NEW_SITE_COLUMNS = ("geofence", "unlocode", "gln", "country", "confirm_fixes", "confirm_s",
                     "margin_m", "updated_at")  # fmt: skip
 

@@ -88,6 +88,17 @@ class VehicleEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class DoorSighting:
+    """A tag seen by one side of a dock door (``inside`` or ``outside``)."""
+
+    epc: str
+    gateway: str
+    site: str
+    side: str
+    time_ns: int
+
+
+@dataclass(frozen=True, slots=True)
 class Limits:
     dwell_s: Mapping[str, float] = field(default_factory=dict)  # per site kind
     silent_s: float = 48 * 3600.0
@@ -138,6 +149,10 @@ class Inputs:
     now_ns: int
     destination: str | None = None
     limits: Limits = Limits()
+    doors: Sequence[DoorSighting] = ()
+    docked: Mapping[tuple[str, int], tuple[str, str]] = field(default_factory=dict)
+    """(site, time) -> (gateway, vehicle site) of the one mobile gateway inside the site's
+    geofence when the shipment went out through its door"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +161,7 @@ class _Stay:
     gateway: str
     arrived: int
     last_seen: int
+    door: str | None = None  # aboard a vehicle seen by no reader: the door it left through
 
 
 def stays_of(visits: Iterable[TagVisit]) -> list[_Stay]:
@@ -186,21 +202,43 @@ class _Walk:
         return self.i.sites.get(site_id) or SiteInfo(site_id, "unknown")
 
     def run(self) -> None:
-        stays = stays_of(self.i.visits)
+        stays = self._with_docked(stays_of(self.i.visits))
         for index, stay in enumerate(stays):
             after = stays[index + 1] if index + 1 < len(stays) else None
             if self.site(stay.site).kind == _VEHICLE:
                 self._aboard(stay, after)
             else:
-                self._at(stay, after)
+                before = stays[index - 1] if index else None
+                self._at(stay, after, before)
         if self.here is not None and not self.delivered:
             self._dwell(self.here, self.here_since, None)
         if stays and not self.delivered:
             self._silent(stays[-1])
 
+    def _with_docked(self, stays: list[_Stay]) -> list[_Stay]:
+        """Stays aboard the vehicles a shipment was loaded on through a door, where the vehicle
+        has no reader but its GPS put it at the door: from the passage to the next sighting."""
+        found: list[_Stay] = []
+        for index, stay in enumerate(stays):
+            found.append(stay)
+            after = stays[index + 1] if index + 1 < len(stays) else None
+            if self.site(stay.site).kind == _VEHICLE:
+                continue
+            if after is not None and self.site(after.site).kind == _VEHICLE:
+                continue
+            end = after.arrived if after is not None else self.i.now_ns
+            for at, gateway, direction in door_passages(self.i.doors, stay.site):
+                vehicle = self.i.docked.get((stay.site, at))
+                if direction == "out" and vehicle is not None and stay.arrived <= at <= end:
+                    last = after.arrived if after is not None else at
+                    found.append(_Stay(vehicle[1], vehicle[0], at, last, door=gateway))
+                    break
+        return found
+
     # a stay at a site seen by its own gateways
-    def _at(self, stay: _Stay, after: _Stay | None) -> None:
+    def _at(self, stay: _Stay, after: _Stay | None, before: _Stay | None) -> None:
         self._arrive(stay.site, stay.arrived, "sighting", stay.gateway, by_sighting=True)
+        self._doors(stay, after, before)
         if after is None:
             return
         if self.site(after.site).kind == _VEHICLE and stay.site in self._inside(
@@ -209,10 +247,27 @@ class _Walk:
             return  # loaded inside the fence: it departs with the vehicle
         self._depart(stay.site, stay.last_seen, "sighting", stay.gateway)
 
+    def _doors(self, stay: _Stay, after: _Stay | None, before: _Stay | None) -> None:
+        """Passages through a dock door of the site during the stay: in from outside is an
+        unloading, out from inside a loading, unless a vehicle's reader saw it already."""
+        end = after.arrived if after is not None else self.i.now_ns
+        seen_aboard = {
+            "in": before is not None and self.site(before.site).kind == _VEHICLE,
+            "out": after is not None and self.site(after.site).kind == _VEHICLE,
+        }
+        for at, gateway, direction in door_passages(self.i.doors, stay.site):
+            if stay.arrived <= at <= end and not seen_aboard[direction]:
+                kind = "unloaded" if direction == "in" else "loaded"
+                self._add(kind, at, "sighting", stay.site, gateway, detail={"via": "door"})
+
     # a stay aboard a vehicle
     def _aboard(self, stay: _Stay, after: _Stay | None) -> None:
         vehicle = self.site(stay.site)
-        self._add("loaded", stay.arrived, "sighting", vehicle.id, stay.gateway)
+        if stay.door is None:
+            self._add("loaded", stay.arrived, "sighting", vehicle.id, stay.gateway)
+        else:
+            self._add("loaded", stay.arrived, "sighting", vehicle.id, stay.door,
+                      detail={"via": "door"})  # fmt: skip
         loaded_inside = self._inside(stay.gateway, stay.arrived)
         if self.here is not None and self.here not in loaded_inside:
             self._depart(self.here, stay.arrived, "sighting", stay.gateway)
@@ -345,6 +400,19 @@ class _Walk:
             country = self.site(site_id).country
         items = tuple(sorted((detail or {}).items()))
         self.out.append(Milestone(kind, at, source, site_id, country, gateway, items))
+
+
+def door_passages(sightings: Iterable[DoorSighting], site: str) -> list[tuple[int, str, str]]:
+    """(time, gateway, "in" or "out") each time a shipment's tags at a door of the site change
+    side: the first sighting on the new side is the passage."""
+    found: list[tuple[int, str, str]] = []
+    last: dict[str, str] = {}
+    for s in sorted((s for s in sightings if s.site == site), key=lambda s: (s.time_ns, s.epc)):
+        before = last.get(s.gateway)
+        if before is not None and before != s.side:
+            found.append((s.time_ns, s.gateway, "in" if s.side == "inside" else "out"))
+        last[s.gateway] = s.side
+    return found
 
 
 def _impossible_travel(inputs: Inputs) -> list[Milestone]:

@@ -17,10 +17,11 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Final
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 
 from tagtrail_collector.journey import eta, status
 from tagtrail_collector.journey.milestones import (
+    DoorSighting,
     Inputs,
     Limits,
     Milestone,
@@ -28,6 +29,7 @@ from tagtrail_collector.journey.milestones import (
     TagVisit,
     VehicleEvent,
     derive,
+    door_passages,
 )
 from tagtrail_collector.projections import Change, Ingested
 from tagtrail_collector.store.registry import journey as store
@@ -62,19 +64,28 @@ class JourneyProjection:
         now = self.clock()
         with translated(), self.reader.connect() as conn:
             visits_mark, events_mark = store.mark(conn, "visits"), store.mark(conn, "events")
+            doors_mark = store.mark(conn, "doors")
             epcs, visits_top = store.new_visits(conn, visits_mark)
-            gateways, events_top = store.new_events(conn, events_mark)
+            at_doors, doors_top = store.new_door_sightings(conn, doors_mark)
+            epcs |= at_doors
+            gateways, fenced, events_top = store.new_events(conn, events_mark)
             for gateway, since in gateways.items():
                 epcs |= store.epcs_aboard(conn, gateway, since - _ABOARD_LOOKBACK_NS)
+            if gateways:  # a vehicle at a door: what went out through it may be aboard
+                since = min(gateways.values()) - _ABOARD_LOOKBACK_NS
+                epcs |= store.epcs_at_doors(conn, fenced, since)
             affected = store.shipments_of_epcs(conn, epcs) if epcs else set()
+            affected |= store.shipments_aboard(conn, gateways)
             affected |= store.due_shipments(conn, now)
         changes: list[Change] = []
         for shipment_id in sorted(affected):
             changes += self.rebuild(shipment_id, now_ns=now)
-        if visits_top != visits_mark or events_top != events_mark:
+        tops = {"visits": (visits_mark, visits_top), "events": (events_mark, events_top),
+                "doors": (doors_mark, doors_top)}  # fmt: skip
+        if any(mark != top for mark, top in tops.values()):
             with translated(), self.engine.begin() as conn:
-                store.set_mark(conn, "visits", visits_top)
-                store.set_mark(conn, "events", events_top)
+                for name, (_, top) in tops.items():
+                    store.set_mark(conn, name, top)
         return changes
 
     def rebuild(self, shipment_id: str, *, now_ns: int | None = None) -> list[Change]:
@@ -93,7 +104,12 @@ class JourneyProjection:
                 return []
             destination, closed_at = row
             sites = self.sites({v.site for v in visits} | ({destination} if destination else set()))
+            doors = _within_visits(store.door_sightings(conn, {v.epc for v in visits}), visits)
+            docked = _docked(conn, doors)
+            if docked:
+                sites = self.sites({site for _, site in docked.values()})
             vehicles = {v.gateway for v in visits if _kind(sites, v.site) == "vehicle"}
+            vehicles |= {gateway for gateway, _ in docked.values()}
             events = {
                 g: [VehicleEvent(e.kind, e.time_ns, e.source, e.site_id, e.from_country,
                                  e.to_country, e.accuracy_s) for e in found]
@@ -103,7 +119,7 @@ class JourneyProjection:
             manual = store.manual_changes(conn, shipment_id)
         journey = derive(
             Inputs(visits, sites, events, heard, now if closed_at is None else closed_at,
-                   destination, self.limits)
+                   destination, self.limits, doors, docked)
         )  # fmt: skip
         pairs = [(m.id_in(shipment_id), m) for m in journey.milestones]
         manual_steps = [
@@ -140,6 +156,7 @@ class JourneyProjection:
                 ],
                 due_ns=None if closed_at is not None else journey.due_ns,
                 now_ns=now,
+                vehicles=vehicles,
             )
         changes = [
             Change("milestone", shipment_id, m.time_ns, m.site_id, m.gateway_id, m.type)
@@ -171,6 +188,33 @@ class JourneyProjection:
             }
         self._sites_at = time.monotonic()
         return self._sites
+
+
+def _docked(conn: Connection, doors: list[DoorSighting]) -> dict[tuple[str, int], tuple[str, str]]:
+    """For each way out through a door, the one mobile gateway inside the site's geofence then
+    (none when there are several: which one it was aboard is not known)."""
+    found: dict[tuple[str, int], tuple[str, str]] = {}
+    for site in sorted({d.site for d in doors}):
+        for at, _, direction in door_passages(doors, site):
+            if direction == "out":
+                inside = store.inside_at(conn, site, at, within_ns=_ABOARD_LOOKBACK_NS)
+                if len(inside) == 1:
+                    found[(site, at)] = inside[0]
+    return found
+
+
+def _within_visits(
+    rows: list[tuple[str, str, str, str, int]], visits: list[TagVisit]
+) -> list[DoorSighting]:
+    """Door sightings of the shipment's own spans: within a visit of the EPC at that door."""
+    spans: dict[tuple[str, str], list[tuple[int, int]]] = {}
+    for v in visits:
+        spans.setdefault((v.epc, v.gateway), []).append((v.arrived, v.last_seen))
+    return [
+        DoorSighting(epc, gateway, site, side, t)
+        for epc, gateway, site, side, t in rows
+        if any(a <= t <= b for a, b in spans.get((epc, gateway), ()))
+    ]
 
 
 def _kind(sites: dict[str, SiteInfo], site_id: str) -> str:

@@ -107,8 +107,10 @@ def _journey(conn: Connection) -> None:
         )
     )
     for table in (
-        schema.geofence_events, schema.geofence_states, schema.geofence_dirty, schema.milestones,
+        schema.geofence_events, schema.geofence_states, schema.geofence_dirty,
+        schema.door_sightings, schema.milestones,
         schema.status_history, schema.lane_transfers, schema.journey_marks, schema.journey_due,
+        schema.journey_vehicles,
     ):  # fmt: skip
         table.create(conn, checkfirst=True)
 

@@ -90,15 +90,58 @@ def new_visits(conn: Connection, after_id: int) -> tuple[set[str], int]:
     return {r[1] for r in rows}, max((int(r[0]) for r in rows), default=after_id)
 
 
-def new_events(conn: Connection, after_id: int) -> tuple[dict[str, int], int]:
+def new_events(conn: Connection, after_id: int) -> tuple[dict[str, int], set[str], int]:
     """Gateways with geofence events inserted after ``after_id``, each with the earliest time
-    concerned; and the top id."""
+    concerned; the sites entered or left; and the top id."""
     e = schema.geofence_events
-    rows = list(conn.execute(select(e.c.id, e.c.gateway_id, e.c.time_ns).where(e.c.id > after_id)))
+    query = select(e.c.id, e.c.gateway_id, e.c.time_ns, e.c.site_id).where(e.c.id > after_id)
+    rows = list(conn.execute(query))
     earliest: dict[str, int] = {}
-    for _, gateway, time_ns in rows:
+    for _, gateway, time_ns, _site in rows:
         earliest[gateway] = min(earliest.get(gateway, time_ns), time_ns)
-    return earliest, max((int(r[0]) for r in rows), default=after_id)
+    sites = {str(r[3]) for r in rows if r[3] is not None}
+    return earliest, sites, max((int(r[0]) for r in rows), default=after_id)
+
+
+def new_door_sightings(conn: Connection, after_id: int) -> tuple[set[str], int]:
+    """EPCs seen at a dock door's sides since ``after_id``, and the top id."""
+    d = schema.door_sightings
+    rows = list(conn.execute(select(d.c.id, d.c.epc).where(d.c.id > after_id)))
+    return {r[1] for r in rows}, max((int(r[0]) for r in rows), default=after_id)
+
+
+def door_sightings(conn: Connection, epcs: Iterable[str]) -> list[tuple[str, str, str, str, int]]:
+    """(epc, gateway, site, side, time_ns) of the EPCs at dock doors, in time order."""
+    d = schema.door_sightings
+    wanted = sorted(set(epcs))
+    found: list[tuple[str, str, str, str, int]] = []
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start : start + _CHUNK]
+        query = select(d.c.epc, d.c.gateway_id, d.c.site_id, d.c.side, d.c.time_ns).where(
+            d.c.epc.in_(chunk)
+        )
+        found += [(str(a), str(b), str(c), str(e), int(t)) for a, b, c, e, t in conn.execute(query)]
+    return sorted(found, key=lambda row: (row[4], row[0]))
+
+
+def inside_at(conn: Connection, site: str, at_ns: int, *, within_ns: int) -> list[tuple[str, str]]:
+    """(gateway, its site) of the mobile gateways inside a site's geofence at a time: their last
+    entry or exit of it, within ``within_ns`` before, was an entry."""
+    e, g = schema.geofence_events, schema.gateways
+    query = (
+        select(e.c.gateway_id, e.c.kind)
+        .where(e.c.site_id == site, e.c.kind.in_(("enter", "exit")),
+               e.c.time_ns <= at_ns, e.c.time_ns >= at_ns - within_ns)
+        .order_by(e.c.time_ns, e.c.id)
+    )  # fmt: skip
+    last: dict[str, str] = {}
+    for gateway, kind in conn.execute(query):
+        last[str(gateway)] = str(kind)
+    inside = sorted(gateway for gateway, kind in last.items() if kind == "enter")
+    if not inside:
+        return []
+    rows = conn.execute(select(g.c.id, g.c.site_id).where(g.c.id.in_(inside)))
+    return sorted((str(gateway), str(site_id)) for gateway, site_id in rows)
 
 
 def shipments_of_epcs(conn: Connection, epcs: Iterable[str]) -> set[str]:
@@ -129,6 +172,27 @@ def epcs_aboard(conn: Connection, gateway: str, since_ns: int) -> set[str]:
         .where(v.c.gateway_id == gateway)
     )
     return epcs | set(conn.scalars(still))
+
+
+def shipments_aboard(conn: Connection, gateways: Iterable[str]) -> set[str]:
+    """Shipments whose journey went aboard one of these vehicles' gateways."""
+    v = schema.journey_vehicles
+    wanted = sorted(set(gateways))
+    return (
+        set(conn.scalars(select(v.c.shipment_id).where(v.c.gateway_id.in_(wanted))))
+        if wanted
+        else set()
+    )
+
+
+def epcs_at_doors(conn: Connection, sites: Iterable[str], since_ns: int) -> set[str]:
+    """EPCs seen at a door of these sites since a time (a vehicle docked there)."""
+    d = schema.door_sightings
+    wanted = sorted(set(sites))
+    if not wanted:
+        return set()
+    query = select(d.c.epc).where(d.c.site_id.in_(wanted), d.c.time_ns >= since_ns)
+    return set(conn.scalars(query))
 
 
 def due_shipments(conn: Connection, now_ns: int) -> set[str]:
@@ -192,6 +256,7 @@ def write_journey(
     transfers: Sequence[dict[str, Any]],
     due_ns: int | None,
     now_ns: int,
+    vehicles: Iterable[str] = (),
 ) -> Written:
     """Replace what is derived of one shipment, changing only what differs (a milestone keeps
     its id and the time it was first recorded). ``status`` None: leave the status as it is."""
@@ -219,6 +284,11 @@ def write_journey(
     conn.execute(delete(lanes).where(lanes.c.shipment_id == shipment_id))
     if transfers:
         conn.execute(insert(lanes), [{**t, "shipment_id": shipment_id} for t in transfers])
+    aboard = schema.journey_vehicles
+    conn.execute(delete(aboard).where(aboard.c.shipment_id == shipment_id))
+    if vehicles:
+        on = [{"shipment_id": shipment_id, "gateway_id": g} for g in sorted(set(vehicles))]
+        conn.execute(insert(aboard), on)
     due = schema.journey_due
     conn.execute(delete(due).where(due.c.shipment_id == shipment_id))
     if due_ns is not None:

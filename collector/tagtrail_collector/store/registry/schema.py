@@ -191,6 +191,19 @@ geofence_events = Table(
     Index("ix_geofence_events_gateway_time", "gateway_id", "time_ns"),
 )
 
+door_sightings = Table(
+    "door_sightings",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("epc", String(124), nullable=False),
+    Column("gateway_id", String(_ID), nullable=False),
+    Column("site_id", String(_ID), nullable=False),
+    Column("side", String(8), nullable=False),  # inside or outside: the read point's zone
+    Column("time_ns", BigInteger, nullable=False),
+    UniqueConstraint("epc", "gateway_id", "side", "time_ns", name="uq_door_sighting"),
+    Index("ix_door_sightings_epc_time", "epc", "time_ns"),
+)
+
 geofence_states = Table(
     "geofence_states",
     metadata,
@@ -258,6 +271,13 @@ journey_marks = Table(
     metadata,
     Column("name", String(32), primary_key=True),
     Column("value", BigInteger, nullable=False),
+)
+
+journey_vehicles = Table(
+    "journey_vehicles",
+    metadata,
+    Column("shipment_id", String(32), primary_key=True),
+    Column("gateway_id", String(_ID), primary_key=True, index=True),  # a vehicle's gateway
 )
 
 journey_due = Table(
