@@ -9,10 +9,9 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select, tuple_, union
-from sqlalchemy.dialects import postgresql, sqlite
 
 from tagtrail_collector.store.registry import schema
-from tagtrail_collector.store.registry.db import reader, translated
+from tagtrail_collector.store.registry.db import reader, translated, upsert
 
 _CHUNK: Final = 500
 LANE_HISTORY: Final = 500  # the newest transfers of a lane that an ETA rests on
@@ -68,19 +67,9 @@ def mark(conn: Connection, name: str) -> int:
 
 
 def set_mark(conn: Connection, name: str, value: int) -> None:
-    table = schema.journey_marks
-    stmt: Any = (
-        postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table)
-    )
-    conn.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[table.c.name],
-            set_={"value": func.max(stmt.excluded.value, table.c.value)}
-            if conn.dialect.name == "sqlite"
-            else {"value": func.greatest(stmt.excluded.value, table.c.value)},
-        ),
-        {"name": name, "value": value},
-    )
+    """Move a mark forward (never back: the greater value wins)."""
+    statement = upsert(conn, schema.journey_marks, "name", newer=lambda ex, t: ex.value > t.value)
+    conn.execute(statement, {"name": name, "value": value})
 
 
 def new_visits(conn: Connection, after_id: int) -> tuple[set[str], int]:
