@@ -274,19 +274,26 @@ def test_a_truck_and_sites_registered_a_moment_ago_are_not_missed(
         fleet.close()
 
 
+def with_doors(collector: Collector) -> tuple[Collector, str, str]:
+    """The journey's registry, the terminal gate and the dock as doors: antenna 1 faces in,
+    antenna 2 out. (The collector, the carrier's key, the shipment.)"""
+    attached = int((datetime.now(UTC) - timedelta(hours=4)).timestamp() * 1e9)
+    key, shipment = register(collector.registry, attached_at_ns=attached)
+    for gateway in (GATE, DOCK):
+        collector.registry.set_read_point(gateway, 1, name=f"{gateway}-in", zone="door-inside")
+        collector.registry.set_read_point(gateway, 2, name=f"{gateway}-out", zone="door-outside")
+    return collector, key, shipment
+
+
 def test_dock_doors_give_the_direction_when_the_truck_has_no_reader(
     collector_factory: Callable[..., Collector], mosquitto: Broker, tmp_path: Path
 ) -> None:
     """Two read points a door, zones door-inside and door-outside: a pallet that goes out
     through the terminal's door is loaded, one that comes in through the dock door is
     unloaded, with no reader on the truck."""
-    collector = collector_factory(registry_path=tmp_path / "doors.db", **FAST)
-    registry = collector.registry
-    attached = int((datetime.now(UTC) - timedelta(hours=4)).timestamp() * 1e9)
-    key, shipment = register(registry, attached_at_ns=attached)
-    for gateway in (GATE, DOCK):
-        registry.set_read_point(gateway, 1, name=f"{gateway}-in", zone="door-inside")
-        registry.set_read_point(gateway, 2, name=f"{gateway}-out", zone="door-outside")
+    collector, key, shipment = with_doors(
+        collector_factory(registry_path=tmp_path / "doors.db", **FAST)
+    )
     start = t0()
 
     def at(seconds: float) -> datetime:
@@ -331,13 +338,9 @@ def test_a_truck_with_gps_and_no_reader_docked_at_the_door_carries_the_journey(
     """The pallet goes out through the terminal's door while the truck's GPS puts it inside the
     terminal's geofence: it is aboard that truck, whose departure, border crossing and arrival
     are the pallet's; it comes in through the dock door at the distribution centre."""
-    collector = collector_factory(registry_path=tmp_path / "docked.db", **FAST)
-    registry = collector.registry
-    attached = int((datetime.now(UTC) - timedelta(hours=4)).timestamp() * 1e9)
-    key, shipment = register(registry, attached_at_ns=attached)
-    for gateway in (GATE, DOCK):
-        registry.set_read_point(gateway, 1, name=f"{gateway}-in", zone="door-inside")
-        registry.set_read_point(gateway, 2, name=f"{gateway}-out", zone="door-outside")
+    collector, key, shipment = with_doors(
+        collector_factory(registry_path=tmp_path / "docked.db", **FAST)
+    )
     start = t0()
     arrived = arrival_s()
     reads = [(0, GATE, 1), (30, GATE, 1), (120, GATE, 2), (arrived + 60, DOCK, 2),
