@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from tagtrail_collector.journey.geo import Frame
@@ -17,7 +16,7 @@ from tagtrail_hardware.nmea.simulator import (
     Leg,
 )
 
-__all__ = ["STRAELEN_DC", "VENLO_TERMINAL", "VENLO_TO_STRAELEN", "Drive", "Leg", "Noise", "sample"]
+__all__ = ["STRAELEN_DC", "VENLO_TERMINAL", "VENLO_TO_STRAELEN", "Drive", "Leg", "Noise"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,12 +38,3 @@ class Noise:
             dx, dy = rng.gauss(0, self.sigma_m), rng.gauss(0, self.sigma_m)
         noisy_lat, noisy_lon = frame.latlon(dx, dy)
         return noisy_lat, noisy_lon, round(rng.uniform(0.8, 2.0), 1)
-
-
-def sample(drive: Drive, *, every_s: float, start_ns: int) -> Iterator[tuple[int, float, float]]:
-    """The true positions along a drive every ``every_s`` seconds: (time_ns, lat, lon)."""
-    t = 0.0
-    while t <= drive.duration_s:
-        lat, lon, _, _ = drive.state(t)
-        yield start_ns + int(t * 1e9), lat, lon
-        t += every_s

@@ -188,6 +188,3 @@ class FenceIndex:
         lons = [p[1] for p in points]
         hits = self._tree.query(box(min(lons), min(lats), max(lons), max(lats)))
         return [self.fences[int(i)] for i in sorted(hits.tolist())]
-
-    def __len__(self) -> int:
-        return len(self.fences)

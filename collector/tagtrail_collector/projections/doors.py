@@ -13,11 +13,10 @@ import time
 from typing import Final
 
 from sqlalchemy import Engine, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from tagtrail_collector.projections import Change, Ingested
 from tagtrail_collector.store.registry import schema
-from tagtrail_collector.store.registry.db import reader, translated
+from tagtrail_collector.store.registry.db import insert_new, reader, translated
 
 SIDES: Final = {"door-inside": "inside", "door-outside": "outside"}
 _ZONES_TTL_S: Final = 2.0
@@ -48,12 +47,7 @@ class DoorProjection:
         if rows:
             table = schema.door_sightings
             with translated(), self.engine.begin() as conn:
-                stmt = (
-                    postgresql.insert(table)
-                    if conn.dialect.name == "postgresql"
-                    else sqlite.insert(table)
-                )
-                conn.execute(stmt.on_conflict_do_nothing(), rows)
+                conn.execute(insert_new(conn, table), rows)
         return []
 
     def _refresh(self, *, missing: bool) -> None:

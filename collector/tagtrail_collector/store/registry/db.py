@@ -255,13 +255,7 @@ def upsert(
 
     Executed with a list of rows (executemany): one statement, compiled once and cached.
     """
-    dialect = conn.dialect.name
-    if dialect == "sqlite":
-        stmt: Any = sqlite.insert(table)
-    elif dialect == "postgresql":
-        stmt = postgresql.insert(table)
-    else:
-        raise NotImplementedError(f"registry on {dialect} is not supported (SQLite, PostgreSQL)")
+    stmt = _insert(conn, table)
     excluded = stmt.excluded
     keys = (key,) if isinstance(key, str) else key
     columns = {c.name: excluded[c.name] for c in table.columns if c.name not in keys}
@@ -269,3 +263,18 @@ def upsert(
         index_elements=[table.c[k] for k in keys], set_=columns, where=newer(excluded, table.c)
     )
     return upsert
+
+
+def insert_new(conn: Connection, table: Table) -> Insert:
+    """INSERT ... ON CONFLICT DO NOTHING: rows already there (by any unique key) are kept."""
+    done: Insert = _insert(conn, table).on_conflict_do_nothing()
+    return done
+
+
+def _insert(conn: Connection, table: Table) -> Any:  # noqa: ANN401 (a dialect's Insert)
+    dialect = conn.dialect.name
+    if dialect == "sqlite":
+        return sqlite.insert(table)
+    if dialect == "postgresql":
+        return postgresql.insert(table)
+    raise NotImplementedError(f"registry on {dialect} is not supported (SQLite, PostgreSQL)")

@@ -1,5 +1,5 @@
 """The journey's tables: what the journey projection reads and writes, and what the API reads
-(milestones, status history, lane durations for the ETA, geofence events)."""
+(milestones, status history, lane durations for the ETA)."""
 
 from __future__ import annotations
 
@@ -325,7 +325,7 @@ def _milestone_row(ms: StoredMilestone, now_ns: int) -> dict[str, Any]:
 
 
 class JourneyReads:
-    """Read-only: milestones, status history, lane durations, geofence events."""
+    """Read-only: milestones, status history, lane durations."""
 
     def __init__(self, engine: Engine) -> None:
         self.reader = reader(engine)
@@ -365,18 +365,6 @@ class JourneyReads:
         )  # fmt: skip
         with translated(), self.reader.connect() as conn:
             return [float(d) for d in conn.scalars(query)]
-
-    def events(self, gateway: str, start_ns: int, end_ns: int) -> list[GeofenceEvent]:
-        e = schema.geofence_events
-        query = (
-            select(e.c.gateway_id, e.c.kind, e.c.time_ns, e.c.site_id, e.c.from_country,
-                   e.c.to_country, e.c.source, e.c.accuracy_s)
-            .where(e.c.gateway_id == gateway, e.c.kind != "replay",
-                   e.c.time_ns >= start_ns, e.c.time_ns < end_ns)
-            .order_by(e.c.time_ns, e.c.id)
-        )  # fmt: skip
-        with translated(), self.reader.connect() as conn:
-            return [GeofenceEvent(*row) for row in conn.execute(query)]
 
 
 def _stored(row: Any) -> StoredMilestone:  # noqa: ANN401 (a row mapping)
